@@ -1,0 +1,11 @@
+//! The OpenFlow switch: bridges, their ports and rules, translation of
+//! packets into datapath actions (`xlate`), and the NORMAL action (MAC
+//! learning, VLANs).
+//!
+//! All bridges share one datapath (as Open vSwitch's `ovs-netdev`); the
+//! [`Backer`] owns them and implements the datapath's upcall handler, routing
+//! each upcall to the bridge that owns the packet's input port.
+
+pub mod config;
+
+pub use config::{BridgeConfig, InterfaceConfig, PortConfig, VlanMode};

@@ -1,0 +1,5 @@
+//! `oxvs`: the daemon and its command-line tools.
+
+fn main() {
+    println!("oxvs");
+}
