@@ -1,1 +1,6 @@
-//! The bridge reconciler: OVSDB rows to ofproto and datapath, status back to OVSDB.
+//! The bridge reconciler: OVSDB rows to ofproto and datapath, status back to
+//! OVSDB; and the daemon's plumbing (paths, pid file, control socket).
+
+pub mod paths;
+pub mod pidfile;
+pub mod unixctl;
