@@ -6,6 +6,13 @@
 //! [`Backer`] owns them and implements the datapath's upcall handler, routing
 //! each upcall to the bridge that owns the packet's input port.
 
+pub mod backer;
+pub mod clock;
 pub mod config;
+pub mod mac_learning;
+pub mod xlate;
 
+pub use backer::Backer;
+pub use clock::{Clock, ManualClock, MonotonicClock};
 pub use config::{BridgeConfig, InterfaceConfig, PortConfig, VlanMode};
+pub use mac_learning::{MacEntry, MacLearning};
