@@ -12,6 +12,9 @@ pub mod config;
 pub mod mac_learning;
 pub mod xlate;
 
+#[cfg(test)]
+mod test_util;
+
 pub use backer::Backer;
 pub use clock::{Clock, ManualClock, MonotonicClock};
 pub use config::{BridgeConfig, InterfaceConfig, PortConfig, VlanMode};

@@ -535,7 +535,12 @@ pub fn xlate(
         let mut ctx = Ctx {
             cfg,
             flow,
-            base_tci: key.vlan_tci,
+            // A TCI without CFI is no header (OVS never produces one).
+            base_tci: if key.vlan_tci & VLAN_CFI != 0 {
+                key.vlan_tci
+            } else {
+                0
+            },
             wc,
             actions: &mut out.actions,
             depth: 0,
@@ -801,3 +806,7 @@ fn output_normal(ctx: &mut Ctx<'_>, bridge: usize, out: usize, vlan: u16, pcp: u
     compose_output(ctx, bridge, port.ofport);
     ctx.flow.vlan_tci = saved;
 }
+
+#[cfg(test)]
+#[path = "xlate_tests.rs"]
+mod tests;
