@@ -278,3 +278,7 @@ impl UpcallHandler for Backer {
         Backer::generation(self)
     }
 }
+
+#[cfg(test)]
+#[path = "backer_tests.rs"]
+mod tests;

@@ -555,8 +555,10 @@ fn output_action_rule() {
     // A later issue replaces the table; the minimal one already runs output:N.
     let br = bridge("br0", vec![plain("p1", 1, 1), plain("p2", 2, 2)]);
     let mut cfg = xconfig(&[br]);
-    let mut m = FlowKey::default();
-    m.dl_type = u16::MAX;
+    let m = FlowKey {
+        dl_type: u16::MAX,
+        ..FlowKey::default()
+    };
     cfg.bridges[0].rules.insert(
         0,
         Rule {
