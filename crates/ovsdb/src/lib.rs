@@ -8,28 +8,28 @@
 //! standalone log file format), [`jsonrpc`] (framing), [`server`] and
 //! [`client`]/[`idl`] (tokio).
 
-// pub mod client;
+pub mod client;
 pub mod condition;
 pub mod datum;
 pub mod db;
-// pub mod idl;
-// pub mod journal;
-// pub mod jsonrpc;
-// pub mod monitor;
+pub mod idl;
+pub mod journal;
+pub mod jsonrpc;
+pub mod monitor;
 pub mod schema;
 pub mod text;
-// pub mod server;
+pub mod server;
 pub mod transaction;
 
-// pub use client::Client;
+pub use client::Client;
 pub use datum::{Atom, Datum};
 pub use db::{Changes, Database, Row, RowChange, Table};
-// pub use idl::{Idl, Replica};
-// pub use journal::Journal;
+pub use idl::{Idl, Replica};
+pub use journal::Journal;
 pub use schema::{
     AtomicType, BaseType, ColumnSchema, ColumnType, DatabaseSchema, RefType, TableSchema,
 };
-// pub use server::Server;
+pub use server::Server;
 pub use transaction::TxnResult;
 
 use serde_json::{json, Value};

@@ -1139,7 +1139,7 @@ fn apply_mutation(cur: &Datum, m: &Mutation) -> Result<Datum, OpError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::schema::DatabaseSchema;
 
