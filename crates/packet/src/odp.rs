@@ -1,0 +1,1 @@
+//! Datapath flow text (`dpctl/dump-flows` format): in progress.
