@@ -382,37 +382,34 @@ impl BaseType {
             }
         }
         match a {
-            Atom::Integer(i) => {
+            Atom::Integer(i)
                 if self.min_integer.is_some_and(|m| *i < m)
-                    || self.max_integer.is_some_and(|m| *i > m)
-                {
+                    || self.max_integer.is_some_and(|m| *i > m) =>
+            {
+                return Err(Error::Constraint(format!(
+                    "{i} is not in the valid range {}..{}",
+                    self.min_integer.map_or("".into(), |v| v.to_string()),
+                    self.max_integer.map_or("".into(), |v| v.to_string())
+                )));
+            }
+            Atom::Real(r)
+                if self.min_real.is_some_and(|m| *r < m) || self.max_real.is_some_and(|m| *r > m) =>
+            {
+                return Err(Error::Constraint(format!("{r} is not in the valid range")));
+            }
+            Atom::String(s) if self.min_length.is_some() || self.max_length.is_some() => {
+                let n = s.chars().count() as u64;
+                if self.min_length.is_some_and(|m| n < m) {
                     return Err(Error::Constraint(format!(
-                        "{i} is not in the valid range {}..{}",
-                        self.min_integer.map_or("".into(), |v| v.to_string()),
-                        self.max_integer.map_or("".into(), |v| v.to_string())
+                        "\"{s}\" length {n} is less than minimum allowed length {}",
+                        self.min_length.unwrap_or(0)
                     )));
                 }
-            }
-            Atom::Real(r) => {
-                if self.min_real.is_some_and(|m| *r < m) || self.max_real.is_some_and(|m| *r > m) {
-                    return Err(Error::Constraint(format!("{r} is not in the valid range")));
-                }
-            }
-            Atom::String(s) => {
-                if self.min_length.is_some() || self.max_length.is_some() {
-                    let n = s.chars().count() as u64;
-                    if self.min_length.is_some_and(|m| n < m) {
-                        return Err(Error::Constraint(format!(
-                            "\"{s}\" length {n} is less than minimum allowed length {}",
-                            self.min_length.unwrap_or(0)
-                        )));
-                    }
-                    if self.max_length.is_some_and(|m| n > m) {
-                        return Err(Error::Constraint(format!(
-                            "\"{s}\" length {n} is greater than maximum allowed length {}",
-                            self.max_length.unwrap_or(0)
-                        )));
-                    }
+                if self.max_length.is_some_and(|m| n > m) {
+                    return Err(Error::Constraint(format!(
+                        "\"{s}\" length {n} is greater than maximum allowed length {}",
+                        self.max_length.unwrap_or(0)
+                    )));
                 }
             }
             _ => {}

@@ -1355,7 +1355,7 @@ pub(crate) mod tests {
         ]);
         assert_eq!(empty.results, json!([{}]));
         let op = json!({"op":"select","table":"NoSuch","where":[]});
-        let r = db.transact(&[op.clone()]);
+        let r = db.transact(std::slice::from_ref(&op));
         assert_eq!(
             r.results,
             json!([{"error":"syntax error","details":"Parsing ovsdb operation 1 of 1 failed: No table named NoSuch.","syntax":op.to_string()}])
