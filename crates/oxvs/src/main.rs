@@ -1,5 +1,37 @@
 //! `oxvs`: the daemon and its command-line tools.
+//!
+//! ```text
+//! oxvs daemon [--detach] [--db-file=PATH] [--remote=ptcp:PORT[:IP]]... [--log-file[=PATH]]
+//! oxvs vsctl  [OPTIONS] COMMAND [ARGS] [-- COMMAND [ARGS]]...   (ovs-vsctl)
+//! oxvs appctl [-t TARGET] COMMAND [ARGS]                         (ovs-appctl)
+//! ```
+
+mod appctl;
+mod daemon;
+mod vsctl;
+
+fn usage() -> i32 {
+    eprintln!(
+        "usage: oxvs daemon [--detach] [--db-file=PATH] [--remote=ptcp:PORT[:IP]] [--log-file[=PATH]]\n       \
+         oxvs vsctl [OPTIONS] COMMAND [ARGS] [-- COMMAND [ARGS]]...\n       \
+         oxvs appctl [-t TARGET] COMMAND [ARGS]\n       \
+         oxvs version"
+    );
+    1
+}
 
 fn main() {
-    println!("oxvs");
+    let args: Vec<String> = std::env::args().collect();
+    let rest = args.get(2..).unwrap_or(&[]);
+    let code = match args.get(1).map(String::as_str) {
+        Some("daemon") => daemon::main(rest),
+        Some("vsctl") => vsctl::main(rest),
+        Some("appctl") => appctl::main(rest),
+        Some("version" | "--version" | "-V") => {
+            println!("oxvs {}", env!("CARGO_PKG_VERSION"));
+            0
+        }
+        _ => usage(),
+    };
+    std::process::exit(code);
 }

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use ovsdb::jsonrpc::Framer;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
@@ -121,31 +122,6 @@ impl Commands {
     }
 }
 
-/// Splits complete JSON values off the front of `buf`.
-///
-/// Returns the parsed values and leaves any incomplete tail in `buf`.
-/// Errors: the stream is not JSON (the connection should be closed).
-pub fn take_json_values(buf: &mut Vec<u8>) -> Result<Vec<Value>, serde_json::Error> {
-    let mut out = Vec::new();
-    let mut consumed = 0;
-    {
-        let mut stream = serde_json::Deserializer::from_slice(buf).into_iter::<Value>();
-        loop {
-            match stream.next() {
-                Some(Ok(v)) => {
-                    out.push(v);
-                    consumed = stream.byte_offset();
-                }
-                Some(Err(e)) if e.is_eof() => break,
-                Some(Err(e)) => return Err(e),
-                None => break,
-            }
-        }
-    }
-    buf.drain(..consumed);
-    Ok(out)
-}
-
 /// Serves `commands` on a unix socket at `path` until the task is dropped.
 pub async fn serve(path: &Path, commands: Arc<Commands>) -> std::io::Result<()> {
     let _ = std::fs::remove_file(path);
@@ -162,16 +138,16 @@ pub async fn serve(path: &Path, commands: Arc<Commands>) -> std::io::Result<()> 
 }
 
 async fn serve_conn(mut stream: UnixStream, commands: Arc<Commands>) -> std::io::Result<()> {
-    let mut buf = Vec::new();
+    let mut framer = Framer::new();
     let mut chunk = [0u8; 4096];
     loop {
         let n = stream.read(&mut chunk).await?;
         if n == 0 {
             return Ok(());
         }
-        buf.extend_from_slice(&chunk[..n]);
-        let requests = take_json_values(&mut buf)
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        let requests = framer
+            .feed(&chunk[..n])
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
         for request in requests {
             // Handlers may touch the datapath or take locks: keep them off
             // the async workers.
@@ -196,7 +172,7 @@ pub async fn call(
     let mut stream = UnixStream::connect(socket).await?;
     let request = json!({"id": 0, "method": method, "params": args});
     stream.write_all(request.to_string().as_bytes()).await?;
-    let mut buf = Vec::new();
+    let mut framer = Framer::new();
     let mut chunk = [0u8; 65536];
     loop {
         let n = stream.read(&mut chunk).await?;
@@ -206,9 +182,9 @@ pub async fn call(
                 "connection closed before reply",
             ));
         }
-        buf.extend_from_slice(&chunk[..n]);
-        let values = take_json_values(&mut buf)
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        let values = framer
+            .feed(&chunk[..n])
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
         if let Some(reply) = values.into_iter().next() {
             return match (reply.get("error"), reply.get("result")) {
                 (Some(Value::String(e)), _) => Ok(Err(e.clone())),
@@ -264,19 +240,6 @@ mod tests {
             text,
             "The available commands are:\n  fdb/show                bridge\n  list-commands           \n  version                 \n"
         );
-    }
-
-    #[test]
-    fn stream_splitting_handles_partial_and_concatenated_values() {
-        let mut buf = br#"{"id":0,"method":"a","params":[]}{"id":1,"me"#.to_vec();
-        let v = take_json_values(&mut buf).unwrap();
-        assert_eq!(v.len(), 1);
-        buf.extend_from_slice(br#"thod":"b","params":[]}"#);
-        let v = take_json_values(&mut buf).unwrap();
-        assert_eq!(v[0]["method"], "b");
-        assert!(buf.is_empty());
-        let mut bad = b"}{".to_vec();
-        assert!(take_json_values(&mut bad).is_err());
     }
 
     #[test]

@@ -1,0 +1,269 @@
+//! The switch daemon: the OVSDB server, the datapath, the bridges and the
+//! control socket in one process (the "embedded default" of ARCHITECTURE.md).
+//!
+//! Start-up order: pid file (refuse to run twice) → database journal (replayed)
+//! → OVSDB server on `<rundir>/db.sock` (+ extra remotes) → datapath and
+//! backer → control socket → reconciler. The reconciler is a client of the
+//! database like any other (an in-process connection speaking the same
+//! JSON-RPC), so a separate `--db=unix:…` server would work the same way.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use datapath::Datapath;
+use ofproto::Backer;
+use ovsdb::{DatabaseSchema, Idl, Journal, Server};
+use tokio::sync::mpsc;
+
+use crate::bridge::Reconciler;
+use crate::paths::Paths;
+use crate::pidfile::Pidfile;
+use crate::unixctl::Commands;
+
+/// The Open_vSwitch schema served by the daemon (Open vSwitch 8.3.1).
+pub const VSWITCH_SCHEMA: &str = include_str!("../../ovsdb/schemas/vswitch.ovsschema");
+
+/// Daemon settings.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Database journal file (default `<dbdir>/conf.db`).
+    pub db_file: Option<PathBuf>,
+    /// Extra OVSDB remotes: `ptcp:PORT[:IP]`, `punix:PATH`.
+    pub remotes: Vec<String>,
+    /// Forwarding threads (default 1).
+    pub n_threads: usize,
+}
+
+/// Errors that stop the daemon from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// A file or socket could not be set up.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// The database could not be opened or served.
+    #[error("{0}")]
+    Ovsdb(#[from] ovsdb::Error),
+    /// A remote is not understood.
+    #[error("{0}: unknown remote (expected ptcp:PORT[:IP] or punix:PATH)")]
+    BadRemote(String),
+}
+
+/// Runs the daemon until SIGTERM/SIGINT or `ovs-appctl exit`.
+pub async fn run(paths: Paths, opts: Options) -> Result<(), DaemonError> {
+    std::fs::create_dir_all(&paths.rundir)?;
+    let db_file = opts.db_file.clone().unwrap_or_else(|| paths.db_file());
+    if let Some(dir) = db_file.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let _pidfile = Pidfile::create(&paths.pidfile("ovs-vswitchd"))?;
+
+    let schema = DatabaseSchema::from_json(
+        &serde_json::from_str(VSWITCH_SCHEMA).expect("built-in schema is JSON"),
+    )?;
+    let (journal, db) = Journal::open_or_create(&db_file, &schema)?;
+    tracing::info!("{}: opened database", db_file.display());
+    let server = Server::new(db, Some(journal));
+    let _unix = server.listen_unix(paths.db_sock())?;
+    for remote in &opts.remotes {
+        if let Some(rest) = remote.strip_prefix("ptcp:") {
+            let (port, ip) = match rest.split_once(':') {
+                Some((port, ip)) => (port, ip),
+                None => (rest, "0.0.0.0"),
+            };
+            let (addr, _) = server.listen_tcp(&format!("{ip}:{port}")).await?;
+            tracing::info!("OVSDB listening on tcp:{addr}");
+        } else if let Some(path) = remote.strip_prefix("punix:") {
+            server.listen_unix(path)?;
+        } else {
+            return Err(DaemonError::BadRemote(remote.clone()));
+        }
+    }
+
+    let backer = Backer::new();
+    let datapath = Arc::new(Datapath::with_threads(
+        backer.clone(),
+        opts.n_threads.max(1),
+    ));
+    let (exit_tx, mut exit_rx) = mpsc::unbounded_channel::<()>();
+    let commands = Arc::new(commands(&backer, &datapath, &server, exit_tx));
+    let ctl = paths.ctl_socket("ovs-vswitchd", std::process::id());
+    let ctl_task = {
+        let ctl = ctl.clone();
+        let commands = commands.clone();
+        tokio::spawn(async move {
+            if let Err(e) = crate::unixctl::serve(&ctl, commands).await {
+                tracing::error!("{}: control socket: {e}", ctl.display());
+            }
+        })
+    };
+
+    let idl = Idl::connect(server.connect_local(), "Open_vSwitch", None).await?;
+    let reconciler = Reconciler::new(datapath.clone(), backer.clone());
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tracing::info!("oxvs {} started", env!("CARGO_PKG_VERSION"));
+    tokio::select! {
+        r = reconcile_loop(idl, reconciler, backer.clone()) => {
+            if let Err(e) = r {
+                tracing::error!("database connection lost: {e}");
+            }
+        }
+        _ = sigterm.recv() => tracing::info!("SIGTERM: exiting"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: exiting"),
+        _ = exit_rx.recv() => tracing::info!("exit requested"),
+    }
+    ctl_task.abort();
+    let _ = std::fs::remove_file(&ctl);
+    let _ = std::fs::remove_file(paths.db_sock());
+    Ok(())
+}
+
+/// Applies every database change, writes status back, and ages MAC tables.
+async fn reconcile_loop(
+    mut idl: Idl,
+    mut reconciler: Reconciler,
+    backer: Arc<Backer>,
+) -> Result<(), ovsdb::Error> {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticks: u64 = 0;
+    let mut ops = reconciler.reconfigure(idl.replica());
+    loop {
+        if !ops.is_empty() {
+            match idl.transact(std::mem::take(&mut ops)).await {
+                Ok(results) => {
+                    if let Some(err) = results.iter().find(|r| r.get("error").is_some()) {
+                        tracing::warn!("status update failed: {err}");
+                    }
+                }
+                Err(e) => tracing::warn!("status update failed: {e}"),
+            }
+        }
+        tokio::select! {
+            changes = idl.wait_for_change() => {
+                changes?;
+                // Take every change already queued before reconfiguring.
+                idl.poll_changes()?;
+                ops = reconciler.reconfigure(idl.replica());
+            }
+            _ = tick.tick() => {
+                backer.run_periodic();
+                ticks += 1;
+                if ticks % 5 == 0 {
+                    ops = reconciler.refresh(idl.replica());
+                }
+            }
+        }
+    }
+}
+
+fn commands(
+    backer: &Arc<Backer>,
+    datapath: &Arc<Datapath>,
+    server: &Server,
+    exit_tx: mpsc::UnboundedSender<()>,
+) -> Commands {
+    let mut c = Commands::new();
+    c.register(
+        "version",
+        "",
+        0,
+        0,
+        Box::new(|_| {
+            Ok(format!(
+                "ovs-vswitchd (oxvs) {}\n",
+                env!("CARGO_PKG_VERSION")
+            ))
+        }),
+    );
+    let b = backer.clone();
+    c.register(
+        "fdb/show",
+        "bridge",
+        1,
+        1,
+        Box::new(move |a| {
+            b.fdb_show(&a[0])
+                .ok_or_else(|| "no such bridge\n".to_string())
+        }),
+    );
+    let b = backer.clone();
+    c.register(
+        "fdb/flush",
+        "[bridge]",
+        0,
+        1,
+        Box::new(move |a| b.fdb_flush(a.first().map(String::as_str))),
+    );
+    let dp = datapath.clone();
+    c.register(
+        "dpctl/dump-flows",
+        "[-m] [--names | --no-names] [dp] [filter=..] [type=..] [pmd=..]",
+        0,
+        6,
+        Box::new(move |a| {
+            check_dp(a)?;
+            Ok(dp.dump_flows())
+        }),
+    );
+    let dp = datapath.clone();
+    c.register(
+        "dpctl/show",
+        "[-s] [--names | --no-names] [dp...]",
+        0,
+        6,
+        Box::new(move |a| {
+            check_dp(a)?;
+            let stats = a.iter().any(|x| x == "-s" || x == "--statistics");
+            Ok(dp.show(stats))
+        }),
+    );
+    let dp = datapath.clone();
+    c.register(
+        "dpctl/del-flows",
+        "[dp]",
+        0,
+        1,
+        Box::new(move |a| {
+            check_dp(a)?;
+            dp.flush_flows();
+            Ok(String::new())
+        }),
+    );
+    let s = server.clone();
+    c.register(
+        "ovsdb-server/compact",
+        "[db...]",
+        0,
+        1,
+        Box::new(move |_| {
+            s.compact()
+                .map(|_| String::new())
+                .map_err(|e| format!("{e}\n"))
+        }),
+    );
+    c.register(
+        "exit",
+        "[--cleanup]",
+        0,
+        1,
+        Box::new(move |_| {
+            let _ = exit_tx.send(());
+            Ok(String::new())
+        }),
+    );
+    c
+}
+
+/// Rejects a datapath name other than ours (`ovs-netdev`, `netdev@ovs-netdev`).
+fn check_dp(args: &[String]) -> Result<(), String> {
+    for a in args
+        .iter()
+        .filter(|a| !a.starts_with('-') && !a.contains('='))
+    {
+        if a != "ovs-netdev" && a != "netdev@ovs-netdev" {
+            return Err(format!("datapath not found ({a})\n"));
+        }
+    }
+    Ok(())
+}
