@@ -28,7 +28,12 @@ enum Op {
 
 fn op_strategy() -> impl Strategy<Value = Op> {
     prop_oneof![
-        (0i64..5, "[a-c]{0,2}", proptest::collection::vec(0i64..6, 0..4)).prop_map(|(n, s, t)| Op::Insert(n, s, t)),
+        (
+            0i64..5,
+            "[a-c]{0,2}",
+            proptest::collection::vec(0i64..6, 0..4)
+        )
+            .prop_map(|(n, s, t)| Op::Insert(n, s, t)),
         (0i64..5, "[a-c]{0,2}").prop_map(|(n, s)| Op::UpdateWhereN(n, s)),
         (0i64..6, -3i64..4).prop_map(|(k, d)| Op::AddWhereLt(k, d)),
         (0i64..6).prop_map(Op::TagInsert),
@@ -39,20 +44,32 @@ fn op_strategy() -> impl Strategy<Value = Op> {
 }
 
 fn schema() -> DatabaseSchema {
-    DatabaseSchema::from_json(&json!({"name":"M","version":"1.0.0","tables":{"T":{"columns":{
+    DatabaseSchema::from_json(
+        &json!({"name":"M","version":"1.0.0","tables":{"T":{"columns":{
         "n":{"type":"integer"},
         "s":{"type":"string"},
-        "tags":{"type":{"key":"integer","min":0,"max":"unlimited"}}}}}}))
+        "tags":{"type":{"key":"integer","min":0,"max":"unlimited"}}}}}}),
+    )
     .unwrap()
 }
 
 fn to_json_op(op: &Op) -> Value {
     match op {
-        Op::Insert(n, s, t) => json!({"op":"insert","table":"T","row":{"n":n,"s":s,"tags":["set",t.iter().collect::<BTreeSet<_>>()]}}),
-        Op::UpdateWhereN(n, s) => json!({"op":"update","table":"T","where":[["n","==",n]],"row":{"s":s}}),
-        Op::AddWhereLt(k, d) => json!({"op":"mutate","table":"T","where":[["n","<",k]],"mutations":[["n","+=",d]]}),
-        Op::TagInsert(x) => json!({"op":"mutate","table":"T","where":[],"mutations":[["tags","insert",["set",[x]]]]}),
-        Op::TagDelete(x) => json!({"op":"mutate","table":"T","where":[],"mutations":[["tags","delete",x]]}),
+        Op::Insert(n, s, t) => {
+            json!({"op":"insert","table":"T","row":{"n":n,"s":s,"tags":["set",t.iter().collect::<BTreeSet<_>>()]}})
+        }
+        Op::UpdateWhereN(n, s) => {
+            json!({"op":"update","table":"T","where":[["n","==",n]],"row":{"s":s}})
+        }
+        Op::AddWhereLt(k, d) => {
+            json!({"op":"mutate","table":"T","where":[["n","<",k]],"mutations":[["n","+=",d]]})
+        }
+        Op::TagInsert(x) => {
+            json!({"op":"mutate","table":"T","where":[],"mutations":[["tags","insert",["set",[x]]]]})
+        }
+        Op::TagDelete(x) => {
+            json!({"op":"mutate","table":"T","where":[],"mutations":[["tags","delete",x]]})
+        }
         Op::DeleteWhereN(n) => json!({"op":"delete","table":"T","where":[["n","==",n]]}),
         Op::DeleteWhereTag(x) => json!({"op":"delete","table":"T","where":[["tags","includes",x]]}),
     }
@@ -64,7 +81,14 @@ fn apply_model(m: &mut BTreeMap<String, MRow>, op: &Op, engine_result: &Value) -
     match op {
         Op::Insert(n, s, t) => {
             let u = engine_result["uuid"][1].as_str().unwrap_or("?").to_string();
-            m.insert(u.clone(), MRow { n: *n, s: s.clone(), tags: t.iter().copied().collect() });
+            m.insert(
+                u.clone(),
+                MRow {
+                    n: *n,
+                    s: s.clone(),
+                    tags: t.iter().copied().collect(),
+                },
+            );
             json!({"uuid":["uuid",u]})
         }
         Op::UpdateWhereN(n, s) => {
@@ -117,7 +141,11 @@ fn engine_state(db: &Database) -> BTreeMap<String, MRow> {
                 MRow {
                     n: r.columns["n"].as_integer().unwrap(),
                     s: r.columns["s"].as_str().unwrap().to_string(),
-                    tags: r.columns["tags"].keys.iter().map(|a| a.as_integer().unwrap()).collect(),
+                    tags: r.columns["tags"]
+                        .keys
+                        .iter()
+                        .map(|a| a.as_integer().unwrap())
+                        .collect(),
                 },
             )
         })

@@ -63,13 +63,21 @@ fn start(dir: &Path, journal: bool) -> Option<Running> {
     } else {
         (None, Database::new(schema))
     };
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let server = Server::new(db, j);
     let sock = dir.join("db.sock");
     let s2 = server.clone();
     let p2 = sock.clone();
-    rt.block_on(async move { s2.listen_unix(&p2).unwrap() });
-    Some(Running { server, sock: format!("unix:{}", sock.display()), _rt: rt })
+    let _accept = rt.block_on(async move { s2.listen_unix(&p2) }).unwrap();
+    Some(Running {
+        server,
+        sock: format!("unix:{}", sock.display()),
+        _rt: rt,
+    })
 }
 
 #[test]
@@ -94,16 +102,27 @@ fn ovsdb_client_basics() {
 
     let o = run(
         "ovsdb-client",
-        &["transact", &r.sock, r#"["Open_vSwitch",{"op":"select","table":"NoSuch","where":[]}]"#],
+        &[
+            "transact",
+            &r.sock,
+            r#"["Open_vSwitch",{"op":"select","table":"NoSuch","where":[]}]"#,
+        ],
     );
     assert!(o.status.success(), "{o:?}");
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v[0]["error"], "syntax error");
-    assert_eq!(v[0]["details"], "Parsing ovsdb operation 1 of 1 failed: No table named NoSuch.");
+    assert_eq!(
+        v[0]["details"],
+        "Parsing ovsdb operation 1 of 1 failed: No table named NoSuch."
+    );
 
     let o = run(
         "ovsdb-client",
-        &["transact", &r.sock, r#"["Open_vSwitch",{"op":"insert","table":"Open_vSwitch","row":{"next_cfg":7}}]"#],
+        &[
+            "transact",
+            &r.sock,
+            r#"["Open_vSwitch",{"op":"insert","table":"Open_vSwitch","row":{"next_cfg":7}}]"#,
+        ],
     );
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v[0]["uuid"][0], "uuid");
@@ -116,18 +135,34 @@ fn ovsdb_client_basics() {
 
     // monitor: start, make a change, stop.
     let child = Command::new("timeout")
-        .args(["3", "ovsdb-client", "monitor", &r.sock, "Open_vSwitch", "Open_vSwitch", "next_cfg"])
+        .args([
+            "3",
+            "ovsdb-client",
+            "monitor",
+            &r.sock,
+            "Open_vSwitch",
+            "Open_vSwitch",
+            "next_cfg",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(800));
-    let res = r.server.transact(&[json!({"op":"mutate","table":"Open_vSwitch","where":[],"mutations":[["next_cfg","+=",35]]})]);
+    let res = r.server.transact(&[
+        json!({"op":"mutate","table":"Open_vSwitch","where":[],"mutations":[["next_cfg","+=",35]]}),
+    ]);
     assert_eq!(res[0], json!({"count":1}));
     let o = child.wait_with_output().unwrap();
     let out = stdout(&o);
-    assert!(out.contains("initial") && out.contains(" 7"), "monitor output: {out}");
-    assert!(out.contains("old") && out.contains("new") && out.contains("42"), "monitor output: {out}");
+    assert!(
+        out.contains("initial") && out.contains(" 7"),
+        "monitor output: {out}"
+    );
+    assert!(
+        out.contains("old") && out.contains("new") && out.contains("42"),
+        "monitor output: {out}"
+    );
 }
 
 fn vsctl(r: &Running, args: &[&str]) -> Output {
@@ -148,7 +183,10 @@ fn ovs_vsctl_bridges_and_journal() {
     assert!(o.status.success(), "{o:?}");
     let o = vsctl(&r, &["add-br", "br0"]);
     assert!(o.status.success(), "{o:?}");
-    let o = vsctl(&r, &["add-port", "br0", "p1", "--", "set", "port", "p1", "tag=5"]);
+    let o = vsctl(
+        &r,
+        &["add-port", "br0", "p1", "--", "set", "port", "p1", "tag=5"],
+    );
     assert!(o.status.success(), "{o:?}");
     let o = vsctl(&r, &["list-br"]);
     assert_eq!(stdout(&o), "br0\n", "{o:?}");
@@ -166,7 +204,10 @@ fn ovs_vsctl_bridges_and_journal() {
     assert_eq!(stdout(&o), "w\n", "{o:?}");
     let o = vsctl(&r, &["del-port", "br0", "p1"]);
     assert!(o.status.success(), "{o:?}");
-    assert!(r.server.snapshot().tables["Port"].rows.values().all(|p| p.columns["name"].as_str() != Some("p1")));
+    assert!(r.server.snapshot().tables["Port"]
+        .rows
+        .values()
+        .all(|p| p.columns["name"].as_str() != Some("p1")));
     let o = vsctl(&r, &["add-br", "br1"]);
     assert!(o.status.success(), "{o:?}");
     let o = vsctl(&r, &["del-br", "br0"]);
@@ -190,7 +231,11 @@ fn ovs_vsctl_bridges_and_journal() {
         assert!(out.contains("record 1:"), "{out}");
         let o = run(
             "ovsdb-tool",
-            &["query", file.to_str().unwrap(), r#"["Open_vSwitch",{"op":"select","table":"Bridge","where":[],"columns":["name"]}]"#],
+            &[
+                "query",
+                file.to_str().unwrap(),
+                r#"["Open_vSwitch",{"op":"select","table":"Bridge","where":[],"columns":["name"]}]"#,
+            ],
         );
         assert!(o.status.success(), "{o:?}");
         let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
@@ -199,10 +244,18 @@ fn ovs_vsctl_bridges_and_journal() {
         r.server.compact().unwrap();
         let o = run(
             "ovsdb-tool",
-            &["query", file.to_str().unwrap(), r#"["Open_vSwitch",{"op":"select","table":"Interface","where":[],"columns":["name","type"]}]"#],
+            &[
+                "query",
+                file.to_str().unwrap(),
+                r#"["Open_vSwitch",{"op":"select","table":"Interface","where":[],"columns":["name","type"]}]"#,
+            ],
         );
         let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
-        assert_eq!(v[0]["rows"], json!([{"name":"br1","type":"internal"}]), "{o:?}");
+        assert_eq!(
+            v[0]["rows"],
+            json!([{"name":"br1","type":"internal"}]),
+            "{o:?}"
+        );
         let (_, replayed) = Journal::open(&file).unwrap();
         assert!(replayed.same_contents(&r.server.snapshot()));
     }
@@ -216,16 +269,27 @@ fn file_from_ovsdb_tool_opens() {
     let dir = tmpdir("tool");
     let file = dir.join("conf.db");
     let sp = schema_path();
-    let o = run("ovsdb-tool", &["create", file.to_str().unwrap(), sp.to_str().unwrap()]);
-    assert!(o.status.success(), "{o:?}");
     let o = run(
         "ovsdb-tool",
-        &["transact", file.to_str().unwrap(), r#"["Open_vSwitch",{"op":"insert","table":"Open_vSwitch","row":{"next_cfg":3,"external_ids":["map",[["a","b"]]]}}]"#],
+        &["create", file.to_str().unwrap(), sp.to_str().unwrap()],
     );
     assert!(o.status.success(), "{o:?}");
     let o = run(
         "ovsdb-tool",
-        &["transact", file.to_str().unwrap(), r#"["Open_vSwitch",{"op":"mutate","table":"Open_vSwitch","where":[],"mutations":[["external_ids","insert",["map",[["c","d"]]]]]}]"#],
+        &[
+            "transact",
+            file.to_str().unwrap(),
+            r#"["Open_vSwitch",{"op":"insert","table":"Open_vSwitch","row":{"next_cfg":3,"external_ids":["map",[["a","b"]]]}}]"#,
+        ],
+    );
+    assert!(o.status.success(), "{o:?}");
+    let o = run(
+        "ovsdb-tool",
+        &[
+            "transact",
+            file.to_str().unwrap(),
+            r#"["Open_vSwitch",{"op":"mutate","table":"Open_vSwitch","where":[],"mutations":[["external_ids","insert",["map",[["c","d"]]]]]}]"#,
+        ],
     );
     assert!(o.status.success(), "{o:?}");
     let (mut j, mut db) = Journal::open(&file).unwrap();
@@ -234,11 +298,18 @@ fn file_from_ovsdb_tool_opens() {
     assert_eq!(row.columns["external_ids"].map_get_str("a"), Some("b"));
     assert_eq!(row.columns["external_ids"].map_get_str("c"), Some("d"));
     // And our appends are readable by ovsdb-tool afterwards.
-    let r = db.transact(&[json!({"op":"mutate","table":"Open_vSwitch","where":[],"mutations":[["next_cfg","+=",1]]})]);
-    j.append(&db.schema, r.changes.as_ref().unwrap(), &["test".into()]).unwrap();
+    let r = db.transact(&[
+        json!({"op":"mutate","table":"Open_vSwitch","where":[],"mutations":[["next_cfg","+=",1]]}),
+    ]);
+    j.append(&db.schema, r.changes.as_ref().unwrap(), &["test".into()])
+        .unwrap();
     let o = run(
         "ovsdb-tool",
-        &["query", file.to_str().unwrap(), r#"["Open_vSwitch",{"op":"select","table":"Open_vSwitch","where":[],"columns":["next_cfg"]}]"#],
+        &[
+            "query",
+            file.to_str().unwrap(),
+            r#"["Open_vSwitch",{"op":"select","table":"Open_vSwitch","where":[],"columns":["next_cfg"]}]"#,
+        ],
     );
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v[0]["rows"], json!([{"next_cfg":4}]), "{o:?}");

@@ -22,7 +22,9 @@ fn schema() -> DatabaseSchema {
 #[tokio::test]
 async fn idl_follows_changes_including_own() {
     let server = Server::new(Database::new(schema()), None);
-    let mut idl = Idl::connect(server.connect_local(), "Open_vSwitch", None).await.unwrap();
+    let mut idl = Idl::connect(server.connect_local(), "Open_vSwitch", None)
+        .await
+        .unwrap();
     assert!(idl.replica().tables["Bridge"].is_empty());
     let r = idl
         .transact(vec![
@@ -33,14 +35,29 @@ async fn idl_follows_changes_including_own() {
         .unwrap();
     assert!(r[0]["uuid"].is_array(), "{r:?}");
     // Own notification arrived before the reply, so the replica is current.
-    let br = idl.replica().tables["Bridge"].iter().next().unwrap().clone();
+    let br = idl.replica().tables["Bridge"]
+        .iter()
+        .next()
+        .unwrap()
+        .clone();
     assert_eq!(br.columns["name"].as_str(), Some("br0"));
     assert_eq!(br.columns["ports"].len(), 2);
 
     // A second client changes things; the first sees diffs applied correctly.
-    let mut other = Idl::connect(server.connect_local(), "Open_vSwitch", Some(vec![("Bridge".into(), vec![])])).await.unwrap();
+    let mut other = Idl::connect(
+        server.connect_local(),
+        "Open_vSwitch",
+        Some(vec![("Bridge".into(), vec![])]),
+    )
+    .await
+    .unwrap();
     assert_eq!(other.replica().tables["Bridge"].len(), 1);
-    assert!(other.replica().tables["Bridge"].iter().next().unwrap().columns["ports"].is_empty());
+    assert!(other.replica().tables["Bridge"]
+        .iter()
+        .next()
+        .unwrap()
+        .columns["ports"]
+        .is_empty());
     other
         .transact(vec![
             json!({"op":"mutate","table":"Bridge","where":[],"mutations":[["ports","delete","a"],["ports","insert",["set",["c"]]],["external_ids","insert",["map",[["x","y"]]]]]}),
@@ -49,7 +66,11 @@ async fn idl_follows_changes_including_own() {
         .unwrap();
     let ch = idl.wait_for_change().await.unwrap();
     assert!(ch.tables.contains_key("Bridge"));
-    let br = idl.replica().tables["Bridge"].iter().next().unwrap().clone();
+    let br = idl.replica().tables["Bridge"]
+        .iter()
+        .next()
+        .unwrap()
+        .clone();
     let ports: Vec<&str> = br.columns["ports"].strs().collect();
     assert_eq!(ports, vec!["b", "c"]);
     assert_eq!(br.columns["external_ids"].map_get_str("x"), Some("y"));
@@ -61,10 +82,25 @@ async fn idl_follows_changes_including_own() {
 async fn rpc_methods_and_errors() {
     let server = Server::new(Database::new(schema()), None);
     let c = server.connect_local();
-    assert_eq!(c.request("list_dbs", json!([])).await.unwrap(), json!(["Open_vSwitch", "_Server"]));
-    assert_eq!(c.request("echo", json!(["x", 1])).await.unwrap(), json!(["x", 1]));
-    assert!(c.request("get_server_id", json!([])).await.unwrap().is_string());
-    assert_eq!(c.request("set_db_change_aware", json!([true])).await.unwrap(), json!({}));
+    assert_eq!(
+        c.request("list_dbs", json!([])).await.unwrap(),
+        json!(["Open_vSwitch", "_Server"])
+    );
+    assert_eq!(
+        c.request("echo", json!(["x", 1])).await.unwrap(),
+        json!(["x", 1])
+    );
+    assert!(c
+        .request("get_server_id", json!([]))
+        .await
+        .unwrap()
+        .is_string());
+    assert_eq!(
+        c.request("set_db_change_aware", json!([true]))
+            .await
+            .unwrap(),
+        json!({})
+    );
     match c.request("frobnicate", json!([])).await {
         Err(ovsdb::Error::Rpc(e)) => assert_eq!(e, json!("unknown method")),
         other => panic!("{other:?}"),
@@ -72,7 +108,10 @@ async fn rpc_methods_and_errors() {
     match c.request("get_schema", json!(["Nope"])).await {
         Err(ovsdb::Error::Rpc(e)) => {
             assert_eq!(e["error"], "unknown database");
-            assert_eq!(e["details"], "get_schema request specifies unknown database Nope");
+            assert_eq!(
+                e["details"],
+                "get_schema request specifies unknown database Nope"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -82,7 +121,10 @@ async fn rpc_methods_and_errors() {
         .await
         .unwrap();
     let rows: Vec<&Value> = r["Database"].as_object().unwrap().values().collect();
-    let ovs = rows.iter().find(|v| v["initial"]["name"] == "Open_vSwitch").unwrap();
+    let ovs = rows
+        .iter()
+        .find(|v| v["initial"]["name"] == "Open_vSwitch")
+        .unwrap();
     assert_eq!(ovs["initial"]["model"], "standalone");
     let s: Value = serde_json::from_str(ovs["initial"]["schema"].as_str().unwrap()).unwrap();
     assert_eq!(s["name"], "Open_vSwitch");
@@ -91,10 +133,16 @@ async fn rpc_methods_and_errors() {
         .request("monitor_cond_since", json!(["Open_vSwitch", ["monid", "Open_vSwitch"], {"Open_vSwitch":[{"columns":[]}]}, "00000000-0000-0000-0000-000000000000"]))
         .await
         .unwrap();
-    assert_eq!(r, json!([false, "00000000-0000-0000-0000-000000000000", {}]));
+    assert_eq!(
+        r,
+        json!([false, "00000000-0000-0000-0000-000000000000", {}])
+    );
     let mut notes = c.take_notifications().unwrap();
     let t = c
-        .request("transact", json!(["Open_vSwitch", {"op":"insert","table":"Open_vSwitch","row":{"next_cfg":1}}]))
+        .request(
+            "transact",
+            json!(["Open_vSwitch", {"op":"insert","table":"Open_vSwitch","row":{"next_cfg":1}}]),
+        )
         .await
         .unwrap();
     let n = notes.try_recv().expect("notification before the reply");
@@ -102,22 +150,60 @@ async fn rpc_methods_and_errors() {
     let u = t[0]["uuid"][1].as_str().unwrap();
     assert_eq!(n.params[2]["Open_vSwitch"][u], json!({"insert":{}}));
     // Duplicate monitor id, cancel.
-    assert!(c.request("monitor", json!(["Open_vSwitch", ["monid", "Open_vSwitch"], {}])).await.is_err());
-    assert_eq!(c.request("monitor_cancel", json!([["monid", "Open_vSwitch"]])).await.unwrap(), json!({}));
-    assert!(c.request("monitor_cancel", json!([["monid", "Open_vSwitch"]])).await.is_err());
+    assert!(c
+        .request(
+            "monitor",
+            json!(["Open_vSwitch", ["monid", "Open_vSwitch"], {}])
+        )
+        .await
+        .is_err());
+    assert_eq!(
+        c.request("monitor_cancel", json!([["monid", "Open_vSwitch"]]))
+            .await
+            .unwrap(),
+        json!({})
+    );
+    assert!(c
+        .request("monitor_cancel", json!([["monid", "Open_vSwitch"]]))
+        .await
+        .is_err());
     // Locks between two sessions.
     let c2 = server.connect_local();
     let mut n2 = c2.take_notifications().unwrap();
-    assert_eq!(c.request("lock", json!(["L"])).await.unwrap(), json!({"locked": true}));
-    assert_eq!(c2.request("lock", json!(["L"])).await.unwrap(), json!({"locked": false}));
-    let t = c2.request("transact", json!(["Open_vSwitch", {"op":"assert","lock":"L"}])).await.unwrap();
+    assert_eq!(
+        c.request("lock", json!(["L"])).await.unwrap(),
+        json!({"locked": true})
+    );
+    assert_eq!(
+        c2.request("lock", json!(["L"])).await.unwrap(),
+        json!({"locked": false})
+    );
+    let t = c2
+        .request(
+            "transact",
+            json!(["Open_vSwitch", {"op":"assert","lock":"L"}]),
+        )
+        .await
+        .unwrap();
     assert_eq!(t[0]["error"], "not owner");
     assert_eq!(c.request("unlock", json!(["L"])).await.unwrap(), json!({}));
     let n = n2.recv().await.unwrap();
-    assert_eq!((n.method.as_str(), n.params.clone()), ("locked", json!(["L"])));
-    let t = c2.request("transact", json!(["Open_vSwitch", {"op":"assert","lock":"L"}])).await.unwrap();
+    assert_eq!(
+        (n.method.as_str(), n.params.clone()),
+        ("locked", json!(["L"]))
+    );
+    let t = c2
+        .request(
+            "transact",
+            json!(["Open_vSwitch", {"op":"assert","lock":"L"}]),
+        )
+        .await
+        .unwrap();
     assert_eq!(t, json!([{}]));
-    assert_eq!(c.request("steal", json!(["L"])).await.unwrap(), json!({"locked": true}));
+    assert_eq!(
+        c.request("steal", json!(["L"])).await.unwrap(),
+        json!({"locked": true})
+    );
     let n = n2.recv().await.unwrap();
     assert_eq!(n.method, "stolen");
 }
@@ -153,7 +239,10 @@ async fn tcp_fragmented_requests_and_garbage() {
     assert_eq!(c.request("echo", json!([])).await.unwrap(), json!([]));
     // Connection refused text.
     match Client::connect("tcp:127.0.0.1:1").await {
-        Err(e) => assert_eq!(e.to_string(), "database connection failed (Connection refused)"),
+        Err(e) => assert_eq!(
+            e.to_string(),
+            "database connection failed (Connection refused)"
+        ),
         Ok(_) => panic!("connected to port 1"),
     }
 }
