@@ -19,8 +19,17 @@ impl UpcallHandler for ToPort2 {
         self.revalidate(key, false)
     }
     fn revalidate(&self, _key: &FlowKey, _used: bool) -> Xlated {
-        let mask = FlowKey { in_port: u32::MAX, recirc_id: u32::MAX, dl_dst: [0xff; 6], dl_type: 0xffff, ..FlowKey::default() };
-        Xlated { actions: vec![DpAction::Output(2)], mask }
+        let mask = FlowKey {
+            in_port: u32::MAX,
+            recirc_id: u32::MAX,
+            dl_dst: [0xff; 6],
+            dl_type: 0xffff,
+            ..FlowKey::default()
+        };
+        Xlated {
+            actions: vec![DpAction::Output(2)],
+            mask,
+        }
     }
     fn generation(&self) -> u64 {
         0
@@ -52,8 +61,20 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("fastpath");
     for n_flows in [1u8, 64] {
         let dp = Datapath::new(Arc::new(ToPort2));
-        let (src, _src_peer) = DummyNetdev::with_options("src", DummyOptions { repeat: frames(n_flows), ..DummyOptions::default() });
-        let (dst, dst_peer) = DummyNetdev::with_options("dst", DummyOptions { record_tx: false, ..DummyOptions::default() });
+        let (src, _src_peer) = DummyNetdev::with_options(
+            "src",
+            DummyOptions {
+                repeat: frames(n_flows),
+                ..DummyOptions::default()
+            },
+        );
+        let (dst, dst_peer) = DummyNetdev::with_options(
+            "dst",
+            DummyOptions {
+                record_tx: false,
+                ..DummyOptions::default()
+            },
+        );
         dp.add_port(Box::new(src)).unwrap();
         dp.add_port(Box::new(dst)).unwrap();
         let per_iter = 100_000u64;

@@ -948,28 +948,32 @@ impl Pmd {
                 }
             };
             let h = key.hash64();
-            let fid = if let Some(f) = emc.lookup(&key, h, flows) {
-                *hit += 1;
-                f
+            let (fid, upcalled) = if let Some(f) = emc.lookup(&key, h, flows) {
+                (f, false)
             } else if let Some(f) = flows.lookup(&key) {
-                *hit += 1;
                 emc.insert(&key, h, f, flows);
-                f
+                (f, false)
             } else {
-                *missed += 1;
                 let x = fix_mask(handler.upcall(&key, pkt.data()));
                 let f = flows.insert(key, x.mask, x.actions, now);
                 emc.insert(&key, h, f, flows);
                 need_reval = handler.generation() != *seen_gen;
-                f
+                (f, true)
             };
             let Some(flow) = flows.get_mut(fid) else {
                 continue;
             };
-            flow.n_packets += 1;
-            flow.n_bytes += len;
-            flow.used = Some(now);
-            flow.tcp_flags |= key.tcp_flags;
+            if upcalled {
+                // As dpif-netdev: the packet that created a megaflow is not
+                // counted in its stats (`packets:0, used:never`).
+                *missed += 1;
+            } else {
+                *hit += 1;
+                flow.n_packets += 1;
+                flow.n_bytes += len;
+                flow.used = Some(now);
+                flow.tcp_flags |= key.tcp_flags;
+            }
             let flow = &*flow;
             // Execute. Outputs before the last modifying action see a
             // snapshot (one copy per distinct header state); the rest share
@@ -1428,6 +1432,13 @@ mod tests {
         peers[0].inject(&f);
         assert!(peers[2].recv_sent(T).is_some());
         let d = dp.dump_flows();
+        assert!(
+            d.contains(", packets:0, bytes:0, used:never, actions:push_vlan(vid=10,pcp=0),2,3\n"),
+            "{d}"
+        );
+        peers[0].inject(&f);
+        assert!(peers[2].recv_sent(T).is_some());
+        let d = dp.dump_flows();
         let lines: Vec<&str> = d.lines().collect();
         assert_eq!(lines[0], "flow-dump from the main thread:");
         assert_eq!(lines.len(), 2);
@@ -1441,11 +1452,11 @@ mod tests {
             "{d}"
         );
         let s = dp.show(false);
-        assert_eq!(s, "netdev@ovs-netdev:\n  lookups: hit:0 missed:1 lost:0\n  flows: 1\n  port 0: ovs-netdev (tap)\n  port 1: p1 (dummy)\n  port 2: p2 (dummy)\n  port 3: p3 (dummy)\n");
+        assert_eq!(s, "netdev@ovs-netdev:\n  lookups: hit:1 missed:1 lost:0\n  flows: 1\n  port 0: ovs-netdev (tap)\n  port 1: p1 (dummy)\n  port 2: p2 (dummy)\n  port 3: p3 (dummy)\n");
         let s = dp.show(true);
         let want_p1 = format!(
-            "  port 1: p1 (dummy)\n    RX packets:1 errors:0 dropped:0 overruns:0 frame:0\n    TX packets:0 errors:0 dropped:0 aborted:0 carrier:0\n    collisions:0\n    RX bytes:{}  TX bytes:0\n",
-            f.len()
+            "  port 1: p1 (dummy)\n    RX packets:2 errors:0 dropped:0 overruns:0 frame:0\n    TX packets:0 errors:0 dropped:0 aborted:0 carrier:0\n    collisions:0\n    RX bytes:{}  TX bytes:0\n",
+            2 * f.len()
         );
         assert!(s.contains(&want_p1), "{s}");
         dp.flush_flows();
