@@ -19,7 +19,8 @@
 //! ignoring L3 when more than 255 bytes of padding follow is not copied.
 //!
 //! Performance: no allocation, no loops except over IPv6 extension headers
-//! and ND options; about 30–60 ns per packet (see benches/extract.rs).
+//! and ND options; measured 70–85 ns per packet on the shared 2-core build
+//! machine (benches/extract.rs).
 
 use crate::bytes::{arr16, arr4, arr6, be16, be32};
 use crate::ethernet::ethertype;
