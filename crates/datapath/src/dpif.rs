@@ -42,7 +42,6 @@ use parking_lot::Mutex;
 
 use crate::cache::{Emc, MegaflowCache};
 use crate::netdev::{DpPacket, Netdev, OffloadMeta, PacketBatch, TxResult, BATCH_SIZE};
-use crate::pkt;
 use crate::sys::{Epoll, EventFd};
 use crate::upcall::{DpAction, UpcallHandler, Xlated};
 use crate::Error;
@@ -402,8 +401,15 @@ impl Datapath {
     /// The text of `ovs-appctl dpctl/dump-flows` for this datapath: a
     /// `flow-dump from the main thread:` line, then one line per megaflow
     /// `<odp flow>, packets:N, bytes:N, used:X.XXXs|never[, flags:F], actions:A`.
-    /// Empty if there are no flows.
+    /// Empty if there are no flows. Ports print as numbers (`in_port(2)`), as
+    /// OVS does without `--names`.
     pub fn dump_flows(&self) -> String {
+        self.dump_flows_with(false)
+    }
+
+    /// [`Datapath::dump_flows`]; with `names` ports print as device names
+    /// (`dpctl/dump-flows --names`).
+    pub fn dump_flows_with(&self, with_names: bool) -> String {
         let flows = self.flows();
         if flows.is_empty() {
             return String::new();
@@ -415,7 +421,9 @@ impl Datapath {
             .map(|(n, p)| (*n, p.netdev.name().to_string()))
             .collect();
         let port_name = |n: u32| {
-            if n == 0 {
+            if !with_names {
+                None
+            } else if n == 0 {
                 Some(DP_NAME.to_string())
             } else {
                 names.get(&n).cloned()
@@ -423,7 +431,7 @@ impl Datapath {
         };
         let mut s = String::from("flow-dump from the main thread:\n");
         for f in &flows {
-            s += &pkt::format_odp_flow(&f.key.masked(&f.mask), &f.mask, &port_name);
+            s += &packet::odp::format_odp_flow(&f.key.masked(&f.mask), &f.mask, &port_name);
             let _ = write!(s, ", packets:{}, bytes:{}, used:", f.packets, f.bytes);
             match f.used_ago {
                 Some(d) => {
@@ -670,7 +678,11 @@ fn prepare_for(tx: &mut TxPort, p: &mut DpPacket) -> bool {
             p.offload.csum_start as usize,
             p.offload.csum_offset as usize,
         );
-        pkt::complete_partial_csum(p.data_mut(), s, o);
+        if packet::checksum::complete_partial_csum(p.data_mut(), s, o).is_err() {
+            // Offsets outside the frame: it cannot leave with a valid checksum.
+            tx.local.tx_errors += 1;
+            return false;
+        }
     }
     p.offload = OffloadMeta::default();
     true
@@ -937,7 +949,7 @@ impl Pmd {
                 p.local.rx_packets += 1;
                 p.local.rx_bytes += len;
             }
-            let key = match pkt::extract(pkt.data(), in_port) {
+            let key = match FlowKey::extract(pkt.data(), in_port) {
                 Ok(k) => k,
                 Err(_) => {
                     if let Some(Some(p)) = ports.get_mut(in_idx) {
@@ -1094,6 +1106,7 @@ mod tests {
     struct Fake {
         upcalls: AtomicUsize,
         revals: AtomicUsize,
+        revals_used: AtomicUsize,
         gen: AtomicU64,
         actions: PMutex<Vec<DpAction>>,
         mask_dl_type: AtomicU32,
@@ -1104,6 +1117,7 @@ mod tests {
             Arc::new(Fake {
                 upcalls: 0.into(),
                 revals: 0.into(),
+                revals_used: 0.into(),
                 gen: 0.into(),
                 actions: PMutex::new(actions),
                 mask_dl_type: 0.into(),
@@ -1128,8 +1142,11 @@ mod tests {
             self.upcalls.fetch_add(1, Ordering::SeqCst);
             self.xlate()
         }
-        fn revalidate(&self, _key: &FlowKey, _used: bool) -> Xlated {
+        fn revalidate(&self, _key: &FlowKey, used: bool) -> Xlated {
             self.revals.fetch_add(1, Ordering::SeqCst);
+            if used {
+                self.revals_used.fetch_add(1, Ordering::SeqCst);
+            }
             self.xlate()
         }
         fn generation(&self) -> u64 {
@@ -1491,6 +1508,26 @@ mod tests {
         *h.actions.lock() = vec![DpAction::Output(1)];
         pb.inject(&f);
         assert_eq!(pa.recv_sent(T).unwrap().0, f);
+    }
+
+    #[test]
+    fn periodic_pass_refreshes_used_flows_only() {
+        let h = Fake::new(vec![DpAction::Output(2)]);
+        let (_dp, peers) = setup(h.clone(), &three_ports());
+        let f = tcp_frame(1, 2, 10, false);
+        peers[0].inject(&f);
+        peers[0].inject(&tcp_frame(1, 3, 10, false));
+        assert!(peers[1].recv_sent(T).is_some());
+        assert!(peers[1].recv_sent(T).is_some());
+        peers[0].inject(&f); // a hit on the first flow only
+        assert!(peers[1].recv_sent(T).is_some());
+        std::thread::sleep(REVALIDATE_PERIOD + Duration::from_millis(400));
+        assert_eq!(
+            h.revals_used.load(Ordering::SeqCst),
+            1,
+            "used flow revalidated with used=true"
+        );
+        assert_eq!(h.revals.load(Ordering::SeqCst), 1, "idle flow left alone");
     }
 
     #[test]

@@ -15,7 +15,6 @@ pub mod cache;
 pub mod dpif;
 pub mod dummy;
 pub mod netdev;
-pub(crate) mod pkt;
 pub mod sys;
 pub mod tap;
 pub mod upcall;
