@@ -21,32 +21,32 @@ fn vsctl_errors_match_ovs_vsctl_and_change_nothing() {
         return;
     }
     let sw = Switch::start("bi");
-    sw.vsctl(&["add-br", "br0"]);
-    sw.vsctl(&["--no-wait", "add-port", "br0", "p1"]);
+    sw.vsctl(&["add-br", "bibr0"]);
+    sw.vsctl(&["add-port", "bibr0", "p1"]);
     fails_with(
         &sw,
-        &["add-port", "br0", "p2", "tag=5000"],
+        &["add-port", "bibr0", "p2", "tag=5000"],
         "ovs-vsctl: constraint violation: 5000 is not in the valid range 0 to 4095 (inclusive)\n",
     );
     fails_with(
         &sw,
-        &["add-port", "br0", "p3", "foo=1"],
+        &["add-port", "bibr0", "p3", "foo=1"],
         "ovs-vsctl: Port does not contain a column whose name matches \"foo\"\n",
     );
     fails_with(
         &sw,
-        &["add-port", "br9", "p4"],
-        "ovs-vsctl: no bridge named br9\n",
+        &["add-port", "bibr9", "p4"],
+        "ovs-vsctl: no bridge named bibr9\n",
     );
     fails_with(
         &sw,
-        &["add-port", "br0", "p1"],
-        "ovs-vsctl: cannot create a port named p1 because a port named p1 already exists on bridge br0\n",
+        &["add-port", "bibr0", "p1"],
+        "ovs-vsctl: cannot create a port named p1 because a port named p1 already exists on bridge bibr0\n",
     );
     fails_with(
         &sw,
-        &["add-br", "br0"],
-        "ovs-vsctl: cannot create a bridge named br0 because a bridge named br0 already exists\n",
+        &["add-br", "bibr0"],
+        "ovs-vsctl: cannot create a bridge named bibr0 because a bridge named bibr0 already exists\n",
     );
     fails_with(
         &sw,
@@ -58,15 +58,19 @@ fn vsctl_errors_match_ovs_vsctl_and_change_nothing() {
         &["get", "port", "p9", "tag"],
         "ovs-vsctl: no row \"p9\" in table Port\n",
     );
-    fails_with(&sw, &["del-br", "br9"], "ovs-vsctl: no bridge named br9\n");
     fails_with(
         &sw,
-        &["del-port", "br0", "p9"],
+        &["del-br", "bibr9"],
+        "ovs-vsctl: no bridge named bibr9\n",
+    );
+    fails_with(
+        &sw,
+        &["del-port", "bibr0", "p9"],
         "ovs-vsctl: no port named p9\n",
     );
     // The misses are fine with --if-exists / --may-exist.
-    sw.vsctl(&["--if-exists", "del-br", "br9"]);
-    sw.vsctl(&["--may-exist", "add-port", "br0", "p1"]);
+    sw.vsctl(&["--if-exists", "del-br", "bibr9"]);
+    sw.vsctl(&["--may-exist", "add-port", "bibr0", "p1"]);
 }
 
 fn rpc(sock: &std::path::Path, request: &[u8]) -> serde_json::Value {
@@ -94,7 +98,7 @@ fn malformed_json_rpc_gets_an_error_and_the_daemon_continues() {
         return;
     }
     let sw = Switch::start("bj");
-    sw.vsctl(&["add-br", "br0"]);
+    sw.vsctl(&["add-br", "bjbr0"]);
     let sock = sw.dir.join("db.sock");
     // Unknown method.
     let r = rpc(&sock, br#"{"id":1,"method":"nosuch","params":[]}"#);
@@ -116,7 +120,7 @@ fn malformed_json_rpc_gets_an_error_and_the_daemon_continues() {
     // Not JSON at all: some error reply or a closed connection, never a crash.
     let _ = rpc(&sock, b"}}}not json{{{");
     // Still serving, nothing changed.
-    assert_eq!(sw.vsctl(&["list-br"]), "br0\n");
+    assert_eq!(sw.vsctl(&["list-br"]), "bjbr0\n");
 }
 
 #[test]
@@ -127,9 +131,9 @@ fn malformed_frames_are_dropped_and_counted() {
     let sw = Switch::start("mf");
     let a = Host::new("oxmf-a", "oxmf-a", "10.96.0.1");
     let b = Host::new("oxmf-b", "oxmf-b", "10.96.0.2");
-    sw.vsctl(&["add-br", "br0"]);
-    sw.vsctl(&["add-port", "br0", "oxmf-a"]);
-    sw.vsctl(&["add-port", "br0", "oxmf-b"]);
+    sw.vsctl(&["add-br", "mfbr0"]);
+    sw.vsctl(&["add-port", "mfbr0", "oxmf-a"]);
+    sw.vsctl(&["add-port", "mfbr0", "oxmf-b"]);
     assert!(a.ping_eventually("10.96.0.2", 10));
     // 300 frames with broken IPv4/TCP headers and random bytes, from a.
     let script = r#"

@@ -14,9 +14,9 @@ fn ping_both_ways_and_iperf3_with_default_offloads() {
     let sw = Switch::start("pi");
     let a = Host::new("oxpi-a", "oxpi-a", "10.91.0.1");
     let b = Host::new("oxpi-b", "oxpi-b", "10.91.0.2");
-    sw.vsctl(&["add-br", "br0"]);
-    sw.vsctl(&["add-port", "br0", "oxpi-a"]);
-    sw.vsctl(&["add-port", "br0", "oxpi-b"]);
+    sw.vsctl(&["add-br", "pibr0"]);
+    sw.vsctl(&["add-port", "pibr0", "oxpi-a"]);
+    sw.vsctl(&["add-port", "pibr0", "oxpi-b"]);
     assert!(a.ping_eventually("10.91.0.2", 10), "a -> b\n{}", sw.log());
     assert!(b.ping("10.91.0.1", 3), "b -> a");
 
@@ -62,7 +62,7 @@ fn ping_both_ways_and_iperf3_with_default_offloads() {
     // The datapath shows megaflows for the traffic, and the fdb both MACs.
     let flows = sw.appctl(&["dpctl/dump-flows"]);
     assert!(flows.contains("actions:"), "{flows}");
-    let fdb = sw.appctl(&["fdb/show", "br0"]);
+    let fdb = sw.appctl(&["fdb/show", "pibr0"]);
     assert!(fdb.contains(&a.mac()) && fdb.contains(&b.mac()), "{fdb}");
 }
 
@@ -76,17 +76,17 @@ fn vlan_isolation_with_four_access_ports() {
     let h2 = Host::new("oxvl-2", "oxvl-2", "10.92.0.2");
     let h3 = Host::new("oxvl-3", "oxvl-3", "10.92.0.3");
     let h4 = Host::new("oxvl-4", "oxvl-4", "10.92.0.4");
-    sw.vsctl(&["add-br", "br0"]);
-    sw.vsctl(&["add-port", "br0", "oxvl-1", "tag=1"]);
-    sw.vsctl(&["add-port", "br0", "oxvl-2", "tag=1"]);
-    sw.vsctl(&["add-port", "br0", "oxvl-3", "tag=2"]);
-    sw.vsctl(&["add-port", "br0", "oxvl-4", "tag=2"]);
+    sw.vsctl(&["add-br", "vlbr0"]);
+    sw.vsctl(&["add-port", "vlbr0", "oxvl-1", "tag=1"]);
+    sw.vsctl(&["add-port", "vlbr0", "oxvl-2", "tag=1"]);
+    sw.vsctl(&["add-port", "vlbr0", "oxvl-3", "tag=2"]);
+    sw.vsctl(&["add-port", "vlbr0", "oxvl-4", "tag=2"]);
     assert!(h1.ping_eventually("10.92.0.2", 10), "same tag 1");
     assert!(h3.ping_eventually("10.92.0.4", 10), "same tag 2");
     assert!(!h1.ping("10.92.0.3", 2), "tag 1 reached tag 2");
     assert!(!h2.ping("10.92.0.4", 2), "tag 1 reached tag 2");
     assert!(!h4.ping("10.92.0.1", 2), "tag 2 reached tag 1");
-    let fdb = sw.appctl(&["fdb/show", "br0"]);
+    let fdb = sw.appctl(&["fdb/show", "vlbr0"]);
     // Learned on their own VLANs.
     let line_of = |mac: &str| fdb.lines().find(|l| l.contains(mac)).map(String::from);
     let l1 = line_of(&h1.mac()).expect("h1 learned");
@@ -104,9 +104,9 @@ fn learned_unicast_does_not_reach_a_third_host() {
     let a = Host::new("oxle-a", "oxle-a", "10.93.0.1");
     let b = Host::new("oxle-b", "oxle-b", "10.93.0.2");
     let c = Host::new("oxle-c", "oxle-c", "10.93.0.3");
-    sw.vsctl(&["add-br", "br0"]);
+    sw.vsctl(&["add-br", "lebr0"]);
     for p in ["oxle-a", "oxle-b", "oxle-c"] {
-        sw.vsctl(&["add-port", "br0", p]);
+        sw.vsctl(&["add-port", "lebr0", p]);
     }
     assert!(a.ping_eventually("10.93.0.2", 10));
     // The first exchange (ARP broadcast) reached c: flooding works.
@@ -136,14 +136,14 @@ fn trunk_between_two_bridges_carries_two_vlans() {
     );
     must("ip", &["link", "set", "oxtr-t0", "up"]);
     must("ip", &["link", "set", "oxtr-t1", "up"]);
-    sw.vsctl(&["add-br", "br0"]);
-    sw.vsctl(&["add-br", "br1"]);
-    sw.vsctl(&["add-port", "br0", "oxtr-a", "tag=10"]);
-    sw.vsctl(&["add-port", "br0", "oxtr-b", "tag=20"]);
-    sw.vsctl(&["add-port", "br1", "oxtr-c", "tag=10"]);
-    sw.vsctl(&["add-port", "br1", "oxtr-d", "tag=20"]);
-    sw.vsctl(&["add-port", "br0", "oxtr-t0", "trunks=10,20"]);
-    sw.vsctl(&["add-port", "br1", "oxtr-t1", "trunks=10,20"]);
+    sw.vsctl(&["add-br", "trbr0"]);
+    sw.vsctl(&["add-br", "trbr1"]);
+    sw.vsctl(&["add-port", "trbr0", "oxtr-a", "tag=10"]);
+    sw.vsctl(&["add-port", "trbr0", "oxtr-b", "tag=20"]);
+    sw.vsctl(&["add-port", "trbr1", "oxtr-c", "tag=10"]);
+    sw.vsctl(&["add-port", "trbr1", "oxtr-d", "tag=20"]);
+    sw.vsctl(&["add-port", "trbr0", "oxtr-t0", "trunks=10,20"]);
+    sw.vsctl(&["add-port", "trbr1", "oxtr-t1", "trunks=10,20"]);
     assert!(
         a.ping_eventually("10.94.0.3", 10),
         "vlan 10 across the trunk\n{}",
@@ -169,9 +169,9 @@ fn restart_keeps_configuration_and_forwarding_resumes() {
     let mut sw = Switch::start("rs");
     let a = Host::new("oxrs-a", "oxrs-a", "10.95.0.1");
     let b = Host::new("oxrs-b", "oxrs-b", "10.95.0.2");
-    sw.vsctl(&["add-br", "br0"]);
-    sw.vsctl(&["add-port", "br0", "oxrs-a", "tag=7"]);
-    sw.vsctl(&["add-port", "br0", "oxrs-b", "tag=7"]);
+    sw.vsctl(&["add-br", "rsbr0"]);
+    sw.vsctl(&["add-port", "rsbr0", "oxrs-a", "tag=7"]);
+    sw.vsctl(&["add-port", "rsbr0", "oxrs-b", "tag=7"]);
     assert!(a.ping_eventually("10.95.0.2", 10));
     let show_before = sw.vsctl(&["show"]);
     sw.kill9();
@@ -182,7 +182,7 @@ fn restart_keeps_configuration_and_forwarding_resumes() {
         "after restart\n{}",
         sw.log()
     );
-    assert_eq!(sw.vsctl(&["list-ports", "br0"]), "oxrs-a\noxrs-b\n");
+    assert_eq!(sw.vsctl(&["list-ports", "rsbr0"]), "oxrs-a\noxrs-b\n");
     assert_eq!(sw.vsctl(&["get", "port", "oxrs-a", "tag"]), "7\n");
     // Same structure (the first line is the row UUID, the same too).
     assert_eq!(show_before, sw.vsctl(&["show"]));

@@ -78,10 +78,16 @@ impl Switch {
             .stderr(log)
             .spawn()
             .expect("spawn oxvs daemon");
+        let pid = child.id();
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
-            if self.dir.join("db.sock").exists() && self.dir.join("ovs-vswitchd.pid").exists() {
+            // Up = the pid file is locked by this child and the database
+            // answers (stale files of a killed daemon do not count).
+            let locked = vswitchd::pidfile::read_pidfile(&self.dir.join("ovs-vswitchd.pid"))
+                .map(|p| p == pid)
+                .unwrap_or(false);
+            if locked && std::os::unix::net::UnixStream::connect(self.dir.join("db.sock")).is_ok() {
                 return;
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -209,6 +215,12 @@ impl Host {
             &[
                 "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", ns,
             ],
+        );
+        // The root-side end must not talk by itself (IPv6 autoconfiguration,
+        // MLD) or it would disturb the hosts' counters.
+        let _ = run(
+            "sysctl",
+            &["-qw", &format!("net.ipv6.conf.{port}.disable_ipv6=1")],
         );
         must("ip", &["link", "set", port, "up"]);
         let h = Host {
