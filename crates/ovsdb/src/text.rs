@@ -167,7 +167,7 @@ pub fn format_real(r: f64) -> String {
             s.to_string()
         }
     };
-    if exp < -4 || exp >= DIGITS {
+    if !(-4..DIGITS).contains(&exp) {
         let sign = if exp < 0 { '-' } else { '+' };
         format!("{}e{}{:02}", trim(&mantissa), sign, exp.abs())
     } else {

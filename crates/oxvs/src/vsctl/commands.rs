@@ -12,9 +12,7 @@ use ovsdb::text::{
     atom_from_string, atom_to_string, datum_from_string, datum_to_string, parse_uuid, token_parse,
     Symtab,
 };
-use ovsdb::{
-    Atom, AtomicType, ColumnSchema, ColumnType, DatabaseSchema, Datum, TableSchema,
-};
+use ovsdb::{Atom, AtomicType, ColumnSchema, ColumnType, DatabaseSchema, Datum, TableSchema};
 use uuid::Uuid;
 
 use super::format::{Cell, Table, TableStyle};

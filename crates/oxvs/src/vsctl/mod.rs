@@ -73,6 +73,9 @@ impl Command {
     }
 }
 
+/// `--option[=value]` pairs of one command.
+type CmdOptions = Vec<(String, Option<String>)>;
+
 /// Syntax of a command (`struct ctl_command_syntax`).
 struct Syntax {
     name: &'static str,
@@ -360,7 +363,7 @@ fn logdir() -> String {
 /// command, and the index of the first non-option argument.
 fn parse_globals(
     args: &[String],
-) -> Result<(Globals, Vec<(String, Option<String>)>, usize), String> {
+) -> Result<(Globals, CmdOptions, usize), String> {
     let mut g = Globals {
         db: default_db(),
         wait_for_reload: true,
