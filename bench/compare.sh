@@ -75,15 +75,17 @@ measure() { # contender round
     ip netns exec bn-a ping -c 3 -i 0.2 -W 1 10.250.0.2 >/dev/null || true
     ip netns exec bn-b iperf3 -s -D -I "$WORK/iperf.pid" >/dev/null 2>&1
     sleep 0.5
+    # Offloads off first (OVS needs it: with them on, its TCP never connects,
+    # and iperf3's control channel is TCP, so UDP runs with them off too).
     offloads off
     local tcp_off tcp_on udp
     tcp_off=$(ip netns exec bn-a timeout $((SECS + 20)) iperf3 -c 10.250.0.2 -t "$SECS" -J 2>/dev/null \
         | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["end"]["sum_received"]["bits_per_second"]/1e9)' 2>/dev/null || echo 0)
+    udp=$(ip netns exec bn-a timeout $((SECS + 20)) iperf3 -c 10.250.0.2 -u -b 0 -l 18 -t "$SECS" -J 2>/dev/null \
+        | python3 -c 'import json,sys; d=json.load(sys.stdin); s=d["end"]["sum"]; print((s["packets"]-s["lost_packets"])/s["seconds"]/1e3, s["lost_percent"])' 2>/dev/null || echo "0 100")
     offloads on
     tcp_on=$(ip netns exec bn-a timeout $((SECS + 20)) iperf3 -c 10.250.0.2 -t "$SECS" -J --connect-timeout 3000 2>/dev/null \
         | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["end"]["sum_received"]["bits_per_second"]/1e9)' 2>/dev/null || echo 0)
-    udp=$(ip netns exec bn-a timeout $((SECS + 20)) iperf3 -c 10.250.0.2 -u -b 0 -l 18 -t "$SECS" -J 2>/dev/null \
-        | python3 -c 'import json,sys; d=json.load(sys.stdin); s=d["end"]["sum"]; print((s["packets"]-s["lost_packets"])/s["seconds"]/1e3, s["lost_percent"])' 2>/dev/null || echo "0 100")
     kill "$(cat "$WORK/iperf.pid" 2>/dev/null)" 2>/dev/null || true
     sleep 0.3
     echo "{\"who\":\"$who\",\"round\":$round,\"tcp_offloads_off_gbps\":$tcp_off,\"tcp_default_offloads_gbps\":$tcp_on,\"udp64_kpps\":${udp% *},\"udp64_loss_pct\":${udp#* }}" | tee -a "$RAW"

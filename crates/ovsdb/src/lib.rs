@@ -17,8 +17,8 @@ pub mod journal;
 pub mod jsonrpc;
 pub mod monitor;
 pub mod schema;
-pub mod text;
 pub mod server;
+pub mod text;
 pub mod transaction;
 
 pub use client::Client;

@@ -328,7 +328,8 @@ impl Monitor {
                             if od == nd {
                                 continue;
                             }
-                            let max_one = !matches!(ts.column(c), Some(cs) if !cs.type_.max_is_one());
+                            let max_one =
+                                !matches!(ts.column(c), Some(cs) if !cs.type_.max_is_one());
                             let v = if self.version == MonitorVersion::V1 || max_one {
                                 nd.to_json()
                             } else {

@@ -393,7 +393,8 @@ impl BaseType {
                 )));
             }
             Atom::Real(r)
-                if self.min_real.is_some_and(|m| *r < m) || self.max_real.is_some_and(|m| *r > m) =>
+                if self.min_real.is_some_and(|m| *r < m)
+                    || self.max_real.is_some_and(|m| *r > m) =>
             {
                 return Err(Error::Constraint(format!("{r} is not in the valid range")));
             }

@@ -158,6 +158,7 @@ for i in range(200):
     a.must(&["python3", "-c", script]);
     // Other traffic is unharmed.
     assert!(a.ping("10.96.0.2", 5));
+    assert!(b.ping("10.96.0.1", 2));
     let show = sw.appctl(&["dpctl/show", "-s"]);
     // The port of oxmf-a counted at least the 300 certainly-malformed frames.
     let mut lines = show.lines();

@@ -249,6 +249,7 @@ fn real_ovs_vsctl_and_ovs_appctl_drive_oxvs() {
         "oxro-a\noxro-b\n"
     );
     assert!(a.ping_eventually("10.101.0.2", 10));
+    assert!(b.ping("10.101.0.1", 2));
     let fdb = ovs("ovs-appctl", &["fdb/show", "robr0"]);
     assert!(
         fdb.starts_with(" port  VLAN  MAC                Age\n"),

@@ -149,7 +149,7 @@ async fn reconcile_loop(
             _ = tick.tick() => {
                 backer.run_periodic();
                 ticks += 1;
-                if ticks % 5 == 0 {
+                if ticks.is_multiple_of(5) {
                     ops = reconciler.refresh(idl.replica());
                 }
             }

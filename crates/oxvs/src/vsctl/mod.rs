@@ -361,9 +361,7 @@ fn logdir() -> String {
 
 /// Parse global options; returns them, the options that belong to the first
 /// command, and the index of the first non-option argument.
-fn parse_globals(
-    args: &[String],
-) -> Result<(Globals, CmdOptions, usize), String> {
+fn parse_globals(args: &[String]) -> Result<(Globals, CmdOptions, usize), String> {
     let mut g = Globals {
         db: default_db(),
         wait_for_reload: true,
