@@ -1,66 +1,26 @@
-//! A small blocking OVSDB (RFC 7047) client for `oxvs vsctl`: one
-//! connection, `get_schema`, a v1 `monitor` of every table, `transact`, and
-//! the update notifications that keep the local replica current.
+//! The database connection of one `oxvs vsctl` run: the `ovsdb` crate's
+//! [`Idl`] (schema, `monitor_cond` falling back to v1 `monitor` on an error
+//! reply, as ovs-vsctl's IDL does; replica with every column filled in),
+//! driven synchronously.
 //!
-//! Idea: ovs-vsctl is a one-shot tool that runs a single transaction, so a
-//! synchronous client is enough: requests are written, then messages are read
-//! (concatenated JSON objects, no framing) until the matching reply arrives;
-//! `update` notifications met on the way are applied to the [`Replica`] at
-//! once and counted in `seqno`, `echo` requests are answered. This is a local
-//! shim: the `ovsdb` crate's async `Client`/`Idl` were not available yet when
-//! this was written.
-//! Invariant: the replica holds every row of every table with every column
-//! (defaults filled in), keyed by UUID, in the schema's column types.
+//! Idea: ovs-vsctl is a one-shot tool with a synchronous retry loop, so
+//! [`Conn`] owns a current-thread tokio runtime and `block_on`s each call.
+//! The client's reader task runs only inside those calls, so the replica
+//! changes only in [`Conn::open`], [`Conn::transact`] and
+//! [`Conn::wait_for_change`]. Each applied update notification bumps
+//! `seqno`, which the caller uses to tell "something changed since I last
+//! looked" (soft-error retry, `cur_cfg` wait).
 
-use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::os::unix::net::UnixStream;
+use ovsdb::{Client, DatabaseSchema, Error, Idl, Replica};
+use serde_json::Value;
+use tokio::runtime::Runtime;
 
-use ovsdb::{DatabaseSchema, Datum};
-use serde_json::{json, Value};
-use uuid::Uuid;
-
-/// One row: column name → value (every schema column present).
-pub type Row = BTreeMap<String, Datum>;
-
-/// Local copy of the database: table → row UUID → row.
-#[derive(Debug, Default, Clone)]
-pub struct Replica {
-    /// Rows by table name, then by `_uuid`.
-    pub tables: BTreeMap<String, BTreeMap<Uuid, Row>>,
-}
-
-enum Stream {
-    Unix(UnixStream),
-    Tcp(TcpStream),
-}
-
-impl Stream {
-    fn write_all(&mut self, b: &[u8]) -> std::io::Result<()> {
-        match self {
-            Stream::Unix(s) => s.write_all(b),
-            Stream::Tcp(s) => s.write_all(b),
-        }
-    }
-    fn read(&mut self, b: &mut [u8]) -> std::io::Result<usize> {
-        match self {
-            Stream::Unix(s) => s.read(b),
-            Stream::Tcp(s) => s.read(b),
-        }
-    }
-}
-
-/// A blocking connection with its schema and replica.
+/// A connection to the `Open_vSwitch` database with its replica.
 pub struct Conn {
-    stream: Stream,
-    buf: Vec<u8>,
-    next_id: u64,
-    /// The `Open_vSwitch` database schema as served.
-    pub schema: DatabaseSchema,
-    /// Current contents of the database.
-    pub replica: Replica,
-    /// Incremented on each applied update notification.
+    rt: Runtime,
+    idl: Idl,
+    /// Incremented for each applied update notification (or batch of them
+    /// applied together).
     pub seqno: u64,
 }
 
@@ -68,181 +28,262 @@ pub struct Conn {
 /// `ovs-vsctl: `.
 pub type ConnError = String;
 
-fn os_error_text(e: &std::io::Error) -> String {
-    // ovs-vsctl prints strerror() text, e.g. "Connection refused".
-    let s = e.to_string();
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_string(),
-        None => s,
+/// Text for a failure after the connection is up (JSON-RPC error object as
+/// JSON text, `End of file` when the server went away).
+fn reason(e: &Error) -> String {
+    match e {
+        Error::Rpc(v) => v.to_string(),
+        Error::Closed => "End of file".into(),
+        Error::Syntax(s) => format!("protocol error ({s})"),
+        other => other.to_string(),
     }
 }
 
 impl Conn {
     /// Connect to `unix:PATH` or `tcp:IP:PORT`, fetch the schema and the
-    /// initial contents. Errors: `REMOTE: database connection failed (REASON)`.
+    /// initial contents of every table. Errors (as ovs-vsctl prints them):
+    /// `REMOTE: database connection failed (REASON)`,
+    /// `REMOTE: database connection failed (Address family not supported by
+    /// protocol)` for a remote that is neither `unix:` nor `tcp:`.
     pub fn open(remote: &str) -> Result<Conn, ConnError> {
-        let failed = |why: String| format!("{remote}: database connection failed ({why})");
-        let stream = if let Some(path) = remote.strip_prefix("unix:") {
-            Stream::Unix(UnixStream::connect(path).map_err(|e| failed(os_error_text(&e)))?)
-        } else if let Some(addr) = remote.strip_prefix("tcp:") {
-            Stream::Tcp(TcpStream::connect(addr).map_err(|e| failed(os_error_text(&e)))?)
-        } else {
-            return Err(format!("{remote}: unknown or invalid database remote"));
-        };
-        let mut conn = Conn {
-            stream,
-            buf: Vec::new(),
-            next_id: 1,
-            schema: DatabaseSchema {
-                name: String::new(),
-                version: String::new(),
-                cksum: None,
-                tables: BTreeMap::new(),
-            },
-            replica: Replica::default(),
-            seqno: 0,
-        };
-        let schema_json = conn
-            .request("get_schema", json!(["Open_vSwitch"]))
-            .map_err(failed)?;
-        conn.schema = DatabaseSchema::from_json(&schema_json)
-            .map_err(|e| failed(format!("bad schema: {e}")))?;
-        let mut requests = serde_json::Map::new();
-        for t in conn.schema.tables.keys() {
-            requests.insert(t.clone(), json!({}));
-        }
-        let initial = conn
-            .request(
-                "monitor",
-                json!(["Open_vSwitch", ["monid", "Open_vSwitch"], requests]),
-            )
-            .map_err(failed)?;
-        conn.apply_update(&initial);
-        Ok(conn)
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("{remote}: database connection failed ({e})"))?;
+        let idl = rt
+            .block_on(async {
+                let client = Client::connect(remote).await?;
+                Idl::connect(client, "Open_vSwitch", None).await
+            })
+            .map_err(|e| match e {
+                Error::ConnectionFailed(_) => format!("{remote}: {e}"),
+                // ovs-vsctl 3.1 reports an unknown method as EAFNOSUPPORT.
+                Error::BadRemote(_) => format!(
+                    "{remote}: database connection failed (Address family not supported by protocol)"
+                ),
+                other => format!("{remote}: database connection failed ({})", reason(&other)),
+            })?;
+        Ok(Conn { rt, idl, seqno: 0 })
     }
 
-    fn send(&mut self, v: &Value) -> Result<(), String> {
-        let text = serde_json::to_vec(v).map_err(|e| e.to_string())?;
-        self.stream.write_all(&text).map_err(|e| os_error_text(&e))
+    /// The `Open_vSwitch` database schema as served.
+    pub fn schema(&self) -> &DatabaseSchema {
+        self.idl.schema()
     }
 
-    /// Read the next complete JSON message from the stream.
-    fn read_message(&mut self) -> Result<Value, String> {
-        loop {
-            if !self.buf.is_empty() {
-                let mut it = serde_json::Deserializer::from_slice(&self.buf).into_iter::<Value>();
-                match it.next() {
-                    Some(Ok(v)) => {
-                        let used = it.byte_offset();
-                        self.buf.drain(..used);
-                        return Ok(v);
-                    }
-                    Some(Err(e)) if e.is_eof() => {}
-                    Some(Err(e)) => return Err(format!("protocol error ({e})")),
-                    None => {
-                        // Only whitespace buffered.
-                        self.buf.clear();
-                    }
-                }
-            }
-            let mut chunk = [0u8; 65536];
-            let n = self
-                .stream
-                .read(&mut chunk)
-                .map_err(|e| os_error_text(&e))?;
-            if n == 0 {
-                return Err("End of file".into());
-            }
-            self.buf.extend_from_slice(&chunk[..n]);
-        }
+    /// Current contents of the database.
+    pub fn replica(&self) -> &Replica {
+        self.idl.replica()
     }
 
-    /// Handle a message that is not the reply we wait for.
-    fn handle_other(&mut self, msg: &Value) -> Result<(), String> {
-        match msg.get("method").and_then(Value::as_str) {
-            Some("echo") => {
-                let reply = json!({"id": msg["id"].clone(), "result": msg["params"].clone(), "error": null});
-                self.send(&reply)
-            }
-            Some("update") => {
-                if let Some(u) = msg["params"].get(1) {
-                    let u = u.clone();
-                    self.apply_update(&u);
-                }
-                Ok(())
-            }
-            _ => Ok(()),
-        }
+    /// Send `transact` with `ops` (without the database name) and return its
+    /// `result`; update notifications that arrived before the reply are
+    /// applied first (bumping `seqno`). Errors: the JSON-RPC error object as
+    /// JSON text, or a connection error text.
+    pub fn transact(&mut self, ops: Vec<Value>) -> Result<Value, String> {
+        let mut params = Vec::with_capacity(ops.len() + 1);
+        params.push(Value::from(self.idl.db_name()));
+        params.extend(ops);
+        let client = self.idl.client().clone();
+        let reply = self
+            .rt
+            .block_on(client.request("transact", Value::Array(params)));
+        // Not `Idl::transact`: it discards whether any update was applied,
+        // which the soft-error retry needs to know.
+        self.poll()?;
+        reply.map_err(|e| reason(&e))
     }
 
-    /// Send a request and wait for its reply's `result`. Errors: a JSON-RPC
-    /// error reply (as JSON text) or a connection error.
-    pub fn request(&mut self, method: &str, params: Value) -> Result<Value, String> {
-        let id = self.next_id;
-        self.next_id += 1;
-        self.send(&json!({"id": id, "method": method, "params": params}))?;
-        loop {
-            let msg = self.read_message()?;
-            if msg.get("id") == Some(&json!(id)) && msg.get("method").is_none() {
-                match msg.get("error") {
-                    Some(e) if !e.is_null() => return Err(e.to_string()),
-                    _ => return Ok(msg.get("result").cloned().unwrap_or(Value::Null)),
-                }
-            }
-            self.handle_other(&msg)?;
-        }
-    }
-
-    /// Block until at least one update notification has been applied after
-    /// `seqno` reached `since`.
-    pub fn wait_for_change(&mut self, since: u64) -> Result<(), String> {
-        while self.seqno == since {
-            let msg = self.read_message()?;
-            self.handle_other(&msg)?;
+    fn poll(&mut self) -> Result<(), String> {
+        let changes = self.idl.poll_changes().map_err(|e| reason(&e))?;
+        if !changes.is_empty() {
+            self.seqno += 1;
         }
         Ok(())
     }
 
-    /// Apply a v1 `<table-updates>` object to the replica.
-    fn apply_update(&mut self, updates: &Value) {
-        let Some(tables) = updates.as_object() else {
-            return;
-        };
-        for (tname, rows) in tables {
-            let Some(ts) = self.schema.tables.get(tname) else {
-                continue;
-            };
-            let Some(rows) = rows.as_object() else {
-                continue;
-            };
-            let table = self.replica.tables.entry(tname.clone()).or_default();
-            for (uuid_s, ru) in rows {
-                let Ok(uuid) = Uuid::parse_str(uuid_s) else {
-                    continue;
-                };
-                match ru.get("new") {
-                    Some(Value::Object(new)) => {
-                        let row = table.entry(uuid).or_insert_with(|| {
-                            ts.columns
-                                .iter()
-                                .map(|(n, c)| (n.clone(), Datum::default_for(&c.type_)))
-                                .collect()
-                        });
-                        for (cname, v) in new {
-                            if let Some(cs) = ts.columns.get(cname) {
-                                let none = |_: &str| None;
-                                if let Ok(d) = Datum::from_json(v, &cs.type_.relaxed(), &none) {
-                                    row.insert(cname.clone(), d);
-                                }
-                            }
+    /// Block until at least one update notification has been applied after
+    /// `seqno` reached `since` (returns at once if that already happened).
+    /// Errors: the connection ended.
+    pub fn wait_for_change(&mut self, since: u64) -> Result<(), String> {
+        if self.seqno != since {
+            return Ok(());
+        }
+        self.rt
+            .block_on(self.idl.wait_for_change())
+            .map_err(|e| reason(&e))?;
+        self.seqno += 1;
+        // Anything else already received lands in the same snapshot.
+        self.poll()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ovsdb::jsonrpc::{error_reply, write_message, MessageReader};
+    use ovsdb::{Database, Server};
+    use serde_json::json;
+    use std::path::PathBuf;
+    use std::sync::{Arc, Mutex};
+
+    /// Shared log of the methods the client sent.
+    type Seen = Arc<Mutex<Vec<String>>>;
+
+    /// An in-process OVSDB server behind a unix-socket proxy that logs the
+    /// client's methods and, with `reject_cond`, answers `monitor_cond`
+    /// with an error (a server with only v1 `monitor`).
+    fn start(reject_cond: bool) -> (tokio::runtime::Runtime, Server, PathBuf, Seen) {
+        let schema = DatabaseSchema::from_file(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../ovsdb/schemas/vswitch.ovsschema"
+        ))
+        .expect("schema");
+        let server = Server::new(Database::new(schema), None);
+        let r = server.transact(&[json!({"op":"insert","table":"Open_vSwitch","row":{}})]);
+        assert!(r[0].get("uuid").is_some(), "{r}");
+        let dir = std::env::temp_dir().join(format!(
+            "oxvs-vsctl-conn-{}-{reject_cond}",
+            std::process::id()
+        ));
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join("db.sock");
+        let _ = std::fs::remove_file(&path);
+        let bg = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let listener = bg
+            .block_on(async { tokio::net::UnixListener::bind(&path) })
+            .expect("bind");
+        let seen: Seen = Default::default();
+        let (srv, log) = (server.clone(), seen.clone());
+        bg.spawn(async move {
+            while let Ok((c, _)) = listener.accept().await {
+                let (a, b) = tokio::io::duplex(1 << 16);
+                let s = srv.clone();
+                tokio::spawn(async move { s.serve_stream(a).await });
+                let (crd, mut cwr) = tokio::io::split(c);
+                let (brd, mut bwr) = tokio::io::split(b);
+                let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Value>();
+                tokio::spawn(async move {
+                    while let Some(v) = rx.recv().await {
+                        if write_message(&mut cwr, &v).await.is_err() {
+                            break;
                         }
                     }
-                    _ => {
-                        table.remove(&uuid);
+                });
+                let tx2 = tx.clone();
+                tokio::spawn(async move {
+                    let mut r = MessageReader::new(brd);
+                    while let Ok(Some(m)) = r.next().await {
+                        let _ = tx2.send(m);
                     }
-                }
+                });
+                let log = log.clone();
+                tokio::spawn(async move {
+                    let mut r = MessageReader::new(crd);
+                    while let Ok(Some(m)) = r.next().await {
+                        let method = m["method"].as_str().unwrap_or("").to_string();
+                        log.lock().expect("log").push(method.clone());
+                        if reject_cond && method == "monitor_cond" {
+                            let _ = tx.send(error_reply(&m["id"], json!("unknown method")));
+                        } else if write_message(&mut bwr, &m).await.is_err() {
+                            break;
+                        }
+                    }
+                });
             }
-        }
-        self.seqno += 1;
+        });
+        (bg, server, path, seen)
+    }
+
+    fn cur_cfg(conn: &Conn) -> Option<i64> {
+        let t = conn.replica().table("Open_vSwitch")?;
+        t.iter().next()?.get("cur_cfg")?.as_integer()
+    }
+
+    fn connect_transact_and_wait(reject_cond: bool) {
+        let (_bg, server, path, seen) = start(reject_cond);
+        let mut conn = Conn::open(&format!("unix:{}", path.display())).expect("open");
+        assert_eq!(
+            conn.replica().table("Open_vSwitch").map(|t| t.len()),
+            Some(1)
+        );
+        assert_eq!(cur_cfg(&conn), Some(0));
+
+        // Own transaction: its update is applied before transact returns.
+        let seq = conn.seqno;
+        let r = conn
+            .transact(vec![
+                json!({"op":"insert","table":"Bridge","uuid-name":"b","row":{"name":"br0"}}),
+                json!({"op":"mutate","table":"Open_vSwitch","where":[],
+                       "mutations":[["bridges","insert",["named-uuid","b"]]]}),
+            ])
+            .expect("transact");
+        assert!(r[0].get("uuid").is_some(), "{r}");
+        assert_ne!(conn.seqno, seq);
+        let br = conn.replica().table("Bridge").expect("Bridge");
+        assert_eq!(
+            br.iter()
+                .next()
+                .and_then(|r| r.get("name")?.as_str().map(String::from)),
+            Some("br0".into())
+        );
+        // Already changed since `seq`: returns at once.
+        conn.wait_for_change(seq).expect("no wait");
+
+        // Someone else's change (the switch bumping cur_cfg) wakes a waiter.
+        let seq = conn.seqno;
+        let s2 = server.clone();
+        let bumper = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            s2.transact(&[
+                json!({"op":"update","table":"Open_vSwitch","where":[],"row":{"cur_cfg":7}}),
+            ])
+        });
+        conn.wait_for_change(seq).expect("wait");
+        assert!(bumper.join().expect("join")[0].get("error").is_none());
+        assert_eq!(cur_cfg(&conn), Some(7));
+
+        // Error replies come back as the JSON-RPC error text.
+        let e = conn
+            .transact(vec![json!({"op":"frobnicate"})])
+            .map(|r| r.to_string())
+            .unwrap_or_else(|e| e);
+        assert!(e.contains("error"), "{e}");
+
+        let seen = seen.lock().expect("log").clone();
+        let want_v1 = seen.iter().any(|m| m == "monitor");
+        assert_eq!(want_v1, reject_cond, "{seen:?}");
+        assert!(seen.iter().any(|m| m == "monitor_cond"), "{seen:?}");
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn monitor_cond_preferred() {
+        connect_transact_and_wait(false);
+    }
+
+    #[test]
+    fn falls_back_to_monitor_v1() {
+        connect_transact_and_wait(true);
+    }
+
+    #[test]
+    fn connection_errors_read_like_ovs_vsctl() {
+        let e = Conn::open("unix:/nonexistent/db.sock")
+            .err()
+            .expect("fails");
+        assert_eq!(
+            e,
+            "unix:/nonexistent/db.sock: database connection failed (No such file or directory)"
+        );
+        let e = Conn::open("bogus:x").err().expect("fails");
+        assert_eq!(
+            e,
+            "bogus:x: database connection failed (Address family not supported by protocol)"
+        );
     }
 }

@@ -5,8 +5,8 @@
 //!
 //! Idea (as in `utilities/ovs-vsctl.c` + `lib/db-ctl-base.c`): the command
 //! line is split at `--` into commands, each with its own `--option`s; all
-//! commands run against one snapshot of the database ([`conn::Replica`]) and
-//! add to one transaction ([`txn::Txn`]); the commands' outputs are printed
+//! commands run against one snapshot of the database (the replica of
+//! [`conn::Conn`], an `ovsdb::Idl`) and add to one transaction ([`txn::Txn`]); the commands' outputs are printed
 //! only once that transaction has committed (or turned out to change
 //! nothing). A failed `wait` ("verify") means the snapshot was stale: wait for
 //! the next update from the server and run all commands again. Unless
@@ -595,7 +595,7 @@ fn run(args: &[String]) -> CmdResult<i32> {
     let mut conn = Conn::open(&g.db)?;
     // Prerequisite checks (tables, columns), as ovs-vsctl does before running.
     for c in &cmds {
-        commands::prerequisites(&conn.schema, c)?;
+        commands::prerequisites(conn.schema(), c)?;
     }
     let comment = format!("oxvs vsctl: {}", args.join(" "));
     loop {
@@ -618,7 +618,7 @@ struct Prepared {
 }
 
 fn prepare(conn: &Conn, g: &Globals, cmds: &[Command], comment: &str) -> CmdResult<Prepared> {
-    let mut txn = Txn::new(&conn.schema, &conn.replica);
+    let mut txn = Txn::new(conn.schema(), conn.replica());
     let mut symtab = Symtab::new();
     let ovs_rows = txn.rows("Open_vSwitch");
     let ovs = match ovs_rows.first() {
@@ -679,9 +679,7 @@ fn do_vsctl(
         print_outputs(&p.outputs, &[], g);
         return Ok(Some(0));
     };
-    let mut params = vec![Value::from("Open_vSwitch")];
-    params.extend(ops.iter().cloned());
-    let reply = conn.request("transact", Value::Array(params));
+    let reply = conn.transact(ops.clone());
     let results = match reply {
         Ok(Value::Array(r)) => r,
         Ok(other) => return Err(Fail::Fatal(format!("transaction error: {other}"))),
@@ -759,8 +757,8 @@ fn do_vsctl(
     print_outputs(&p.outputs, &real, g);
     if let Some(want) = next_cfg {
         loop {
-            let reached = conn.replica.tables.get("Open_vSwitch").is_some_and(|t| {
-                t.values()
+            let reached = conn.replica().table("Open_vSwitch").is_some_and(|t| {
+                t.iter()
                     .any(|r| r.get("cur_cfg").and_then(|d| d.as_integer()).unwrap_or(0) >= want)
             });
             if reached {
@@ -780,7 +778,7 @@ fn post_reload_checks(conn: &Conn, new_ifaces: &[Uuid], real: &[(Uuid, Uuid)]) {
         let Some((_, u)) = real.iter().find(|(t, _)| t == temp) else {
             continue;
         };
-        let Some(row) = conn.replica.tables.get("Interface").and_then(|t| t.get(u)) else {
+        let Some(row) = conn.replica().row("Interface", u) else {
             continue;
         };
         let ofport = row.get("ofport").and_then(|d| d.as_integer());

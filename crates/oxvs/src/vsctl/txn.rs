@@ -14,11 +14,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use ovsdb::{Atom, DatabaseSchema, Datum};
+use ovsdb::{Atom, DatabaseSchema, Datum, Replica};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use super::conn::{Replica, Row};
+/// Columns of a row inserted by this transaction: name → value (every
+/// schema column present).
+pub type Row = BTreeMap<String, Datum>;
 
 /// The uuid-name ovs-vsctl gives an inserted row (`row` + UUID, `-` → `_`).
 pub fn row_name(u: &Uuid) -> String {
@@ -81,7 +83,8 @@ impl<'a> Txn<'a> {
             .tables
             .get(table)
             .map(|t| {
-                t.keys()
+                t.rows
+                    .keys()
                     .filter(|u| !self.deleted.contains(&(table.to_string(), **u)))
                     .copied()
                     .collect()
@@ -105,7 +108,7 @@ impl<'a> Txn<'a> {
                 .replica
                 .tables
                 .get(table)
-                .is_some_and(|t| t.contains_key(uuid))
+                .is_some_and(|t| t.rows.contains_key(uuid))
     }
 
     /// True when the row was inserted by this transaction.
@@ -258,7 +261,7 @@ impl<'a> Txn<'a> {
                 .replica
                 .tables
                 .get(t)
-                .is_some_and(|tt| tt.contains_key(u))
+                .is_some_and(|tt| tt.rows.contains_key(u))
             {
                 per_row.entry((t.clone(), *u)).or_default().push(c.clone());
             }
@@ -321,7 +324,7 @@ impl<'a> Txn<'a> {
                     .replica
                     .tables
                     .get(t)
-                    .is_some_and(|tt| tt.contains_key(u))
+                    .is_some_and(|tt| tt.rows.contains_key(u))
             {
                 ops.push(json!({"op":"delete","table":t,"where":self.uuid_cond(u)}));
                 any_update = true;
