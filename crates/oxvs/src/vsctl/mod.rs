@@ -8,8 +8,9 @@
 //! commands run against one snapshot of the database (the replica of
 //! [`conn::Conn`], an `ovsdb::Idl`) and add to one transaction
 //! ([`txn::Txn`]); the commands' outputs are printed only once that
-//! transaction has committed (or turned out to change nothing). A failed `wait` ("verify") means the snapshot was stale: wait for
-//! the next update from the server and run all commands again. Unless
+//! transaction has committed (or turned out to change nothing). A failed
+//! `wait` ("verify") means the snapshot was stale: wait for the next update
+//! from the server and run all commands again. Unless
 //! `--no-wait`, the transaction also bumps `Open_vSwitch.next_cfg` and the
 //! tool waits until the switch reports `cur_cfg >=` that value.
 //! Invariant: nothing is printed on stdout unless the transaction succeeded.
