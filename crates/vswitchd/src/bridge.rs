@@ -145,7 +145,6 @@ struct WantIface<'a> {
     uuid: Uuid,
     row: &'a Row,
     bridge: String,
-    port: Uuid,
 }
 
 impl Reconciler {
@@ -166,7 +165,7 @@ impl Reconciler {
         let (bridges_t, ports_t, ifaces_t) = (table("Bridge"), table("Port"), table("Interface"));
         let Some(ovs_row) = table("Open_vSwitch").iter().next() else {
             // No Open_vSwitch row yet: nothing is configured.
-            self.apply(&[], &BTreeMap::new());
+            self.close_all();
             return Vec::new();
         };
 
@@ -194,7 +193,6 @@ impl Reconciler {
                         uuid: i,
                         row: irow,
                         bridge: bname.clone(),
-                        port: p,
                     });
                 }
             }
@@ -439,7 +437,6 @@ impl Reconciler {
                         uuid: row.uuid,
                         row,
                         bridge: open.bridge.clone(),
-                        port: Uuid::nil(),
                     },
                 ))
             })
@@ -447,14 +444,16 @@ impl Reconciler {
         self.interface_status(&want, true)
     }
 
-    fn apply(&mut self, configs: &[BridgeConfig], _want: &BTreeMap<String, WantIface>) {
+    /// Closes every interface and removes every bridge (the database has
+    /// no Open_vSwitch row).
+    fn close_all(&mut self) {
         for (name, open) in std::mem::take(&mut self.ifaces) {
             if let Some(p) = open.odp_port {
                 let _ = self.datapath.del_port(p);
             }
             tracing::info!("{}: removed interface {name}", open.bridge);
         }
-        self.backer.reconfigure(configs);
+        self.backer.reconfigure(&[]);
     }
 
     fn assign_ofports(&mut self, want: &BTreeMap<String, WantIface>) {
@@ -546,7 +545,6 @@ impl Reconciler {
             if let Some(stats) = open.odp_port.and_then(|p| self.datapath.port_stats(p)) {
                 up.set("statistics", stats_datum(&stats));
             }
-            let _ = (w.port, &w.bridge);
             ops.extend(up.into_op("Interface", &w.uuid));
         }
         ops
