@@ -1,11 +1,25 @@
-//! OpenFlow wire codec and `ovs-ofctl` text syntax.
+//! OpenFlow: the match/action model, the wire codec (OpenFlow 1.0, 1.3, 1.4,
+//! 1.5 with the Nicira/ONF extensions ovs-ofctl uses) and the `ovs-ofctl`
+//! text syntax. No I/O.
 //!
-//! Starts with the constants the first deliverable needs; the codec arrives
-//! with the OpenFlow tables issue.
+//! Map: [`flow::Flow`] (what rules match on) · [`mf`] (the field table:
+//! names, widths, NXM/OXM codes, prerequisites) · [`matching::Match`]
+//! (value + mask) · [`actions::OfpAct`] (actions and instructions in one
+//! list) · [`msg`] (typed messages) · [`error::OfpError`] (OFPT_ERROR
+//! codes per version) · [`port`] (port numbers).
 
-/// Reserved OpenFlow 1.0 port number of the bridge's local (internal) port, OFPP_LOCAL.
-pub const OFPP_LOCAL: u16 = 0xfffe;
-/// OpenFlow 1.3+ OFPP_LOCAL (32-bit port numbers).
-pub const OFPP13_LOCAL: u32 = 0xffff_fffe;
-/// Highest ordinary OpenFlow 1.0 port number (OFPP_MAX).
-pub const OFPP_MAX: u16 = 0xff00;
+pub mod actions;
+pub mod error;
+pub mod flow;
+pub mod matching;
+pub mod mf;
+pub mod msg;
+pub mod port;
+
+pub use actions::OfpAct;
+pub use error::OfpError;
+pub use flow::Flow;
+pub use matching::Match;
+pub use mf::{Field, Subfield};
+pub use msg::{FlowMod, FlowModCommand, OfpHeader, OfpMessage};
+pub use port::{OfpPort, OFPP13_LOCAL, OFPP_LOCAL, OFPP_MAX};
