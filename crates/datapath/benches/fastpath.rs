@@ -9,16 +9,16 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use datapath::dummy::{DummyNetdev, DummyOptions};
-use datapath::{Datapath, DpAction, UpcallHandler, Xlated};
+use datapath::{Datapath, DpAction, FlowStats, UpcallHandler, Xlated};
 use packet::FlowKey;
 
 struct ToPort2;
 
 impl UpcallHandler for ToPort2 {
     fn upcall(&self, key: &FlowKey, _p: &[u8]) -> Xlated {
-        self.revalidate(key, false)
+        self.revalidate(key, &FlowStats::default())
     }
-    fn revalidate(&self, _key: &FlowKey, _used: bool) -> Xlated {
+    fn revalidate(&self, _key: &FlowKey, _stats: &FlowStats) -> Xlated {
         let mask = FlowKey {
             in_port: u32::MAX,
             recirc_id: u32::MAX,

@@ -51,8 +51,10 @@ pub struct Megaflow {
     pub tcp_flags: u16,
     /// Creation time (idle expiry of never-used flows).
     pub created: Instant,
-    /// `n_packets` at the last revalidation pass.
+    /// `n_packets` at the last push of counts to the slow path.
     pub(crate) packets_at_pass: u64,
+    /// `n_bytes` at the last push of counts to the slow path.
+    pub(crate) bytes_at_pass: u64,
     /// Index just past the last packet-modifying action: outputs before it
     /// must send a snapshot of the packet.
     pub(crate) last_mod: usize,
@@ -71,6 +73,7 @@ impl Megaflow {
             tcp_flags: 0,
             created: now,
             packets_at_pass: 0,
+            bytes_at_pass: 0,
             last_mod,
         }
     }
@@ -83,10 +86,10 @@ impl Megaflow {
 }
 
 /// Index just past the last action that changes the packet's bytes.
-fn last_modifying(actions: &[DpAction]) -> usize {
+pub(crate) fn last_modifying(actions: &[DpAction]) -> usize {
     actions
         .iter()
-        .rposition(|a| !matches!(a, DpAction::Output(_)))
+        .rposition(DpAction::modifies_packet)
         .map_or(0, |i| i + 1)
 }
 

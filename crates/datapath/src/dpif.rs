@@ -24,10 +24,21 @@
 //! the old translation (at most one batch, as in OVS).
 //!
 //! Offloads: a frame keeps its virtio-net metadata through the actions (VLAN
-//! push/pop shift `csum_start`/`hdr_len` by ±4). At an output that cannot
-//! take the metadata the checksum is completed in software and GSO frames
-//! larger than the output MTU are dropped (`tx_dropped`; no software
-//! segmentation yet).
+//! push/pop shift `csum_start`/`hdr_len` by ±4; header rewrites patch the
+//! partial checksum, see [`crate::execute`]). At an output that cannot take
+//! the metadata the checksum is completed in software and GSO frames larger
+//! than the output MTU are dropped (`tx_dropped`; no software segmentation
+//! yet).
+//!
+//! Slow-path requests that must see the forwarding threads' state — dumps,
+//! flushes, [`Datapath::revalidate_now`] (OpenFlow barriers) and
+//! [`Datapath::execute`] (OpenFlow packet_out, run on the thread that polls
+//! the packet's in_port so it shares that thread's tx path and counters) —
+//! travel over the control channel and are answered between batches; the
+//! caller blocks until every thread has answered. They must not be called
+//! while holding a lock that [`UpcallHandler`] methods take (a thread busy in
+//! an upcall would never get to the request); called from a forwarding thread
+//! (inside a handler method) they are queued and not waited for.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -37,14 +48,17 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
-use packet::FlowKey;
+use packet::{FlowKey, Layers};
 use parking_lot::Mutex;
 
-use crate::cache::{Emc, MegaflowCache};
-use crate::netdev::{DpPacket, Netdev, OffloadMeta, PacketBatch, TxResult, BATCH_SIZE};
+use crate::cache::{last_modifying, Emc, Megaflow, MegaflowCache};
+use crate::execute::{self, Headers};
+use crate::netdev::{DpPacket, Netdev, OffloadMeta, PacketBatch, TxResult, BATCH_SIZE, MAX_FRAME};
 use crate::sys::{Epoll, EventFd};
-use crate::upcall::{DpAction, UpcallHandler, Xlated};
+use crate::upcall::{DpAction, FlowStats, UpcallHandler, Xlated};
 use crate::Error;
+
+pub use crate::upcall::format_actions;
 
 /// Name of the datapath (`netdev@ovs-netdev` in `dpctl/show`).
 pub const DP_NAME: &str = "ovs-netdev";
@@ -55,6 +69,20 @@ pub const REVALIDATE_PERIOD: Duration = Duration::from_secs(1);
 /// How long an idle thread sleeps before re-checking the generation.
 const IDLE_POLL_MS: i32 = 100;
 const WAKE_TOKEN: u64 = u64::MAX;
+/// How long a control request waits for a forwarding thread's answer.
+const CTRL_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long [`Datapath::revalidate_now`] waits before giving up (and logging).
+const REVALIDATE_TIMEOUT: Duration = Duration::from_secs(30);
+
+thread_local! {
+    /// Set on forwarding threads: control requests made from there (inside
+    /// an upcall handler) are queued, not waited for.
+    static ON_FORWARDING_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn on_forwarding_thread() -> bool {
+    ON_FORWARDING_THREAD.with(|c| c.get())
+}
 
 /// Counters of one datapath port (what the datapath counted), as
 /// `struct netdev_stats` fields used by `dpctl/show -s`.
@@ -177,6 +205,13 @@ enum Ctrl {
     },
     Dump(Sender<Vec<FlowDump>>),
     Flush(Sender<()>),
+    Revalidate(Sender<()>),
+    Execute {
+        in_port: u32,
+        frame: Vec<u8>,
+        actions: Vec<DpAction>,
+        done: Sender<()>,
+    },
     Exit,
 }
 
@@ -506,20 +541,102 @@ impl Datapath {
         s
     }
 
-    /// Deletes every megaflow and flushes the EMCs (`dpctl/del-flows`).
+    /// Deletes every megaflow and flushes the EMCs (`dpctl/del-flows`);
+    /// [`UpcallHandler::flow_deleted`] gets each megaflow's last counts.
+    /// Returns when every forwarding thread has done it.
     pub fn flush_flows(&self) {
-        let pmds = self.pmds.lock();
-        let acks: Vec<_> = pmds
+        self.broadcast(Ctrl::Flush, CTRL_TIMEOUT);
+    }
+
+    /// Makes every forwarding thread re-translate all its megaflows now
+    /// through [`UpcallHandler::revalidate`] (replacing changed actions,
+    /// deleting flows whose mask changed, flushing the EMC), whatever the
+    /// generation, and returns only when all have finished: after it returns
+    /// no packet is forwarded by a translation older than the call (what an
+    /// OpenFlow barrier reply needs; OVS's `ofproto_flow_mod` +
+    /// revalidator wait). Packets of a batch already being forwarded when the
+    /// request arrives finish with their old actions, before this returns.
+    ///
+    /// Returns false if a thread did not answer within 30 s (it is logged)
+    /// or if called from a forwarding thread (then nothing is awaited).
+    /// Must not be called while holding a lock the handler's methods take.
+    pub fn revalidate_now(&self) -> bool {
+        self.broadcast(Ctrl::Revalidate, REVALIDATE_TIMEOUT)
+    }
+
+    /// Executes datapath `actions` on `frame` once (OpenFlow packet_out, OVS
+    /// `dpif_execute`), as if it had arrived on `in_port` (`None` = no port:
+    /// the key's `in_port` is `u32::MAX`, ODPP_NONE). Runs on the forwarding
+    /// thread that polls `in_port` (the first thread without one), between
+    /// batches, with the same executor as received packets: outputs are sent
+    /// and counted in the ports' tx statistics, `Userspace` calls
+    /// [`UpcallHandler::packet_in`]. Returns when the packet has been sent
+    /// (not awaited if called from a forwarding thread).
+    ///
+    /// Errors: [`Error::FrameLength`] if `frame` is empty or longer than
+    /// [`MAX_FRAME`]; [`Error::Io`] (`TimedOut`) if the thread did not answer
+    /// within 5 s.
+    pub fn execute(
+        &self,
+        in_port: Option<u32>,
+        frame: &[u8],
+        actions: &[DpAction],
+    ) -> Result<(), Error> {
+        if frame.is_empty() || frame.len() > MAX_FRAME {
+            return Err(Error::FrameLength(frame.len()));
+        }
+        let owner = in_port
+            .and_then(|p| self.ports.lock().get(&p).map(|e| e.pmd))
+            .unwrap_or(0);
+        let (done, ack) = bounded(1);
+        {
+            let pmds = self.pmds.lock();
+            let Some(p) = pmds.get(owner).or_else(|| pmds.first()) else {
+                return Ok(());
+            };
+            p.send(Ctrl::Execute {
+                in_port: in_port.unwrap_or(u32::MAX),
+                frame: frame.to_vec(),
+                actions: actions.to_vec(),
+                done,
+            });
+        }
+        if on_forwarding_thread() {
+            return Ok(());
+        }
+        ack.recv_timeout(CTRL_TIMEOUT).map_err(|_| {
+            Error::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "forwarding thread did not execute the packet",
+            ))
+        })
+    }
+
+    /// Sends `make(ack)` to every forwarding thread, then (unless on a
+    /// forwarding thread) waits up to `timeout` for each ack. Returns whether
+    /// all answered. The thread list lock is not held while waiting.
+    fn broadcast(&self, make: impl Fn(Sender<()>) -> Ctrl, timeout: Duration) -> bool {
+        let acks: Vec<_> = self
+            .pmds
+            .lock()
             .iter()
             .map(|p| {
                 let (tx, rx) = bounded(1);
-                p.send(Ctrl::Flush(tx));
+                p.send(make(tx));
                 rx
             })
             .collect();
-        for a in acks {
-            let _ = a.recv_timeout(Duration::from_secs(5));
+        if on_forwarding_thread() {
+            return false;
         }
+        let mut all = true;
+        for a in acks {
+            if a.recv_timeout(timeout).is_err() {
+                tracing::error!("forwarding thread did not answer a control request");
+                all = false;
+            }
+        }
+        all
     }
 }
 
@@ -581,44 +698,16 @@ pub fn format_tcp_flags(f: u16) -> String {
     s
 }
 
-/// Datapath actions as `dpctl/dump-flows` prints them (`drop` if none).
-pub fn format_actions(actions: &[DpAction]) -> String {
-    if actions.is_empty() {
-        return "drop".into();
-    }
-    let mac = |m: &[u8; 6]| {
-        format!(
-            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-            m[0], m[1], m[2], m[3], m[4], m[5]
-        )
-    };
-    let parts: Vec<String> = actions
-        .iter()
-        .map(|a| match a {
-            DpAction::Output(p) => p.to_string(),
-            DpAction::PushVlan { tpid, tci } => {
-                let (vid, pcp) = (tci & 0x0fff, tci >> 13);
-                if *tpid == 0x8100 {
-                    format!("push_vlan(vid={vid},pcp={pcp})")
-                } else {
-                    format!("push_vlan(tpid=0x{tpid:04x},vid={vid},pcp={pcp})")
-                }
-            }
-            DpAction::PopVlan => "pop_vlan".into(),
-            DpAction::SetEth { src, dst } => format!("set(eth(src={},dst={}))", mac(src), mac(dst)),
-        })
-        .collect();
-    parts.join(",")
-}
-
 // ---------------------------------------------------------------------------
 // Forwarding thread.
 
-/// Where a queued output's bytes are: the rx batch or the snapshot pool.
+/// Where a queued output's bytes are: the rx batch, the snapshot pool, or the
+/// packet of a [`Datapath::execute`] request.
 #[derive(Clone, Copy)]
 enum PktRef {
     Rx(u16),
     Pool(u16),
+    Exec,
 }
 
 struct TxPort {
@@ -650,6 +739,8 @@ pub(crate) struct Pmd {
     flows: MegaflowCache,
     pool: Vec<DpPacket>,
     pool_used: usize,
+    /// The packet of a [`Ctrl::Execute`] request.
+    exec_pkt: DpPacket,
     seen_gen: u64,
     last_pass: Instant,
     hit: u64,
@@ -688,6 +779,209 @@ fn prepare_for(tx: &mut TxPort, p: &mut DpPacket) -> bool {
     true
 }
 
+/// The output side of a forwarding thread, borrowed to execute actions.
+struct Exec<'a> {
+    handler: &'a dyn UpcallHandler,
+    ports: &'a mut [Option<TxPort>],
+    pool: &'a mut Vec<DpPacket>,
+    pool_used: &'a mut usize,
+}
+
+impl Exec<'_> {
+    /// Copies `pkt` into the next free pool slot (the pool only grows while
+    /// warming up) and returns the slot.
+    fn snapshot(&mut self, pkt: &DpPacket) -> usize {
+        if *self.pool_used == self.pool.len() {
+            self.pool.push(DpPacket::new()); // warm-up only
+        }
+        let s = *self.pool_used;
+        *self.pool_used += 1;
+        self.pool[s].copy_from(pkt);
+        s
+    }
+
+    /// Executes `actions` on `pkt` (whose key is `key`, headers at `hdrs`).
+    /// Outputs before `last_mod` (the index past the last modifying action)
+    /// queue a snapshot, one per distinct header state; later outputs queue
+    /// `here`, the packet itself in its final state.
+    fn run(
+        &mut self,
+        actions: &[DpAction],
+        last_mod: usize,
+        pkt: &mut DpPacket,
+        here: PktRef,
+        key: &FlowKey,
+        mut hdrs: Headers,
+    ) {
+        let mut snap: Option<usize> = None;
+        for (ai, a) in actions.iter().enumerate() {
+            match a {
+                DpAction::Output(p) => {
+                    let p = *p as usize;
+                    if !matches!(self.ports.get(p), Some(Some(_))) {
+                        continue;
+                    }
+                    if ai < last_mod {
+                        let si = match snap {
+                            Some(s) => s,
+                            None => {
+                                let s = self.snapshot(pkt);
+                                snap = Some(s);
+                                s
+                            }
+                        };
+                        if let Some(Some(tx)) = self.ports.get_mut(p) {
+                            if prepare_for(tx, &mut self.pool[si]) {
+                                tx.queue.push(PktRef::Pool(si as u16));
+                            }
+                        }
+                    } else if let Some(Some(tx)) = self.ports.get_mut(p) {
+                        if prepare_for(tx, pkt) {
+                            tx.queue.push(here);
+                        }
+                    }
+                }
+                DpAction::Userspace { userdata } => {
+                    if pkt.offload.needs_csum() {
+                        // The slow path gets a complete checksum; the packet
+                        // itself keeps its offload for later outputs.
+                        let s = self.snapshot(pkt);
+                        let sp = &mut self.pool[s];
+                        let (st, o) = (
+                            sp.offload.csum_start as usize,
+                            sp.offload.csum_offset as usize,
+                        );
+                        let _ = packet::checksum::complete_partial_csum(sp.data_mut(), st, o);
+                        self.handler.packet_in(sp.data(), key, *userdata);
+                    } else {
+                        self.handler.packet_in(pkt.data(), key, *userdata);
+                    }
+                }
+                DpAction::PushVlan { tpid, tci } => {
+                    if pkt.push_vlan(*tpid, *tci) {
+                        hdrs.shift(4);
+                    }
+                    snap = None;
+                }
+                DpAction::PopVlan => {
+                    if pkt.pop_vlan() {
+                        hdrs.shift(-4);
+                    }
+                    snap = None;
+                }
+                DpAction::SetEth { src, dst } => {
+                    pkt.set_eth(src, dst);
+                    snap = None;
+                }
+                DpAction::SetEthMasked { key: k, mask } => {
+                    execute::set_eth(pkt.data_mut(), k, mask);
+                    snap = None;
+                }
+                DpAction::SetIpv4 { key: k, mask } => {
+                    let off = pkt.offload;
+                    execute::set_ipv4(pkt.data_mut(), &off, &hdrs, k, mask);
+                    snap = None;
+                }
+                DpAction::SetIpv6 { key: k, mask } => {
+                    let off = pkt.offload;
+                    execute::set_ipv6(pkt.data_mut(), &off, &hdrs, k, mask);
+                    snap = None;
+                }
+                DpAction::SetTransport {
+                    proto,
+                    key: k,
+                    mask,
+                } => {
+                    let off = pkt.offload;
+                    execute::set_transport(pkt.data_mut(), &off, &hdrs, *proto, k, mask);
+                    snap = None;
+                }
+            }
+        }
+    }
+}
+
+/// Sends every port's queued outputs, one `send_batch` per port and chunk of
+/// [`BATCH_SIZE`], and counts them.
+fn flush_tx(ports: &mut [Option<TxPort>], rx: &[DpPacket], pool: &[DpPacket], exec: &DpPacket) {
+    for tx in ports.iter_mut().flatten() {
+        if tx.queue.is_empty() {
+            continue;
+        }
+        let mut res = TxResult::default();
+        for chunk in tx.queue.chunks(BATCH_SIZE) {
+            let get = |r: &PktRef| -> &DpPacket {
+                match *r {
+                    PktRef::Rx(i) => &rx[i as usize],
+                    PktRef::Pool(i) => &pool[i as usize],
+                    PktRef::Exec => exec,
+                }
+            };
+            let first = get(&chunk[0]);
+            let mut refs: [&DpPacket; BATCH_SIZE] = [first; BATCH_SIZE];
+            for (slot, r) in refs.iter_mut().zip(chunk) {
+                *slot = get(r);
+            }
+            res.add(&tx.netdev.send_batch(&refs[..chunk.len()]));
+        }
+        tx.queue.clear();
+        tx.local.tx_packets += res.packets;
+        tx.local.tx_bytes += res.bytes;
+        tx.local.tx_dropped += res.dropped;
+        tx.local.tx_errors += res.errors;
+    }
+}
+
+/// The hits of `f` since the last push; marks them pushed.
+fn take_stats(f: &mut Megaflow) -> FlowStats {
+    let s = FlowStats {
+        packets: f.n_packets - f.packets_at_pass,
+        bytes: f.n_bytes - f.bytes_at_pass,
+        used: f.used,
+        tcp_flags: f.tcp_flags,
+    };
+    f.packets_at_pass = f.n_packets;
+    f.bytes_at_pass = f.n_bytes;
+    s
+}
+
+/// Deletes megaflow `id`, handing its last counts to the slow path.
+fn delete_flow(handler: &dyn UpcallHandler, flows: &mut MegaflowCache, id: u32) {
+    if let Some(mut f) = flows.remove(id) {
+        let s = take_stats(&mut f);
+        handler.flow_deleted(&f.key, &s);
+    }
+}
+
+/// Re-translates megaflow `id` (pushing its counts); replaces its actions or
+/// deletes it if the mask changed.
+fn revalidate_one(handler: &dyn UpcallHandler, flows: &mut MegaflowCache, id: u32) {
+    let Some(f) = flows.get_mut(id) else { return };
+    let stats = take_stats(f);
+    let x = fix_mask(handler.revalidate(&f.key, &stats));
+    if x.mask != f.mask {
+        delete_flow(handler, flows, id);
+    } else if x.actions != f.actions {
+        f.set_actions(x.actions);
+    }
+}
+
+/// Re-translates every megaflow and flushes the EMC; records the generation
+/// read *before* the pass (see the module invariant).
+fn revalidate_flows(
+    handler: &dyn UpcallHandler,
+    flows: &mut MegaflowCache,
+    emc: &mut Emc,
+    seen_gen: &mut u64,
+) {
+    let g = handler.generation();
+    for id in flows.ids() {
+        revalidate_one(handler, flows, id);
+    }
+    emc.clear();
+    *seen_gen = g;
+}
+
 impl Pmd {
     fn new(
         handler: Arc<dyn UpcallHandler>,
@@ -712,6 +1006,7 @@ impl Pmd {
             flows: MegaflowCache::new(),
             pool: Vec::new(),
             pool_used: 0,
+            exec_pkt: DpPacket::new(),
             seen_gen,
             last_pass: Instant::now(),
             hit: 0,
@@ -720,6 +1015,7 @@ impl Pmd {
     }
 
     fn run(mut self) {
+        ON_FORWARDING_THREAD.with(|c| c.set(true));
         let mut ready = [0u64; 64];
         loop {
             let n = match self.epoll.wait(&mut ready, IDLE_POLL_MS) {
@@ -791,7 +1087,7 @@ impl Pmd {
                     }
                     for id in self.flows.ids() {
                         if self.flows.get(id).is_some_and(|f| f.key.in_port == port_no) {
-                            self.flows.remove(id);
+                            delete_flow(&*self.handler, &mut self.flows, id);
                         }
                     }
                     self.n_flows.store(self.flows.len(), Ordering::Relaxed);
@@ -817,9 +1113,25 @@ impl Pmd {
                     let _ = reply.send(v);
                 }
                 Ctrl::Flush(done) => {
+                    for id in self.flows.ids() {
+                        delete_flow(&*self.handler, &mut self.flows, id);
+                    }
                     self.flows.clear();
                     self.emc.clear();
                     self.n_flows.store(0, Ordering::Relaxed);
+                    let _ = done.send(());
+                }
+                Ctrl::Revalidate(done) => {
+                    self.revalidate_all();
+                    let _ = done.send(());
+                }
+                Ctrl::Execute {
+                    in_port,
+                    frame,
+                    actions,
+                    done,
+                } => {
+                    self.execute_one(in_port, &frame, &actions);
                     let _ = done.send(());
                 }
                 Ctrl::Exit => return false,
@@ -837,43 +1149,32 @@ impl Pmd {
 
     /// Re-translates every megaflow; replaces or deletes those that changed.
     fn revalidate_all(&mut self) {
-        let g = self.handler.generation();
-        for id in self.flows.ids() {
-            self.revalidate_one(id);
-        }
-        self.emc.clear();
-        self.seen_gen = g;
+        revalidate_flows(
+            &*self.handler,
+            &mut self.flows,
+            &mut self.emc,
+            &mut self.seen_gen,
+        );
         self.n_flows.store(self.flows.len(), Ordering::Relaxed);
     }
 
-    fn revalidate_one(&mut self, id: u32) {
-        let Some(f) = self.flows.get(id) else { return };
-        let used = f.n_packets != f.packets_at_pass;
-        let x = fix_mask(self.handler.revalidate(&f.key, used));
-        let f = self.flows.get_mut(id).expect("checked above");
-        f.packets_at_pass = f.n_packets;
-        if x.mask != f.mask {
-            self.flows.remove(id);
-        } else if x.actions != f.actions {
-            f.set_actions(x.actions);
-        }
-    }
-
-    /// Generation check, the 1 s pass (refresh used flows, expire idle ones,
-    /// reorder subtables, refresh MTUs) and stats publication.
+    /// Generation check, the 1 s pass (push counts and refresh used flows,
+    /// expire idle ones, reorder subtables, refresh MTUs) and stats
+    /// publication.
     fn housekeeping(&mut self, now: Instant) {
         self.check_generation();
         if now.duration_since(self.last_pass) >= REVALIDATE_PERIOD {
             self.last_pass = now;
+            let h = &*self.handler;
             for id in self.flows.ids() {
                 let Some(f) = self.flows.get(id) else {
                     continue;
                 };
                 let last = f.used.unwrap_or(f.created);
                 if now.saturating_duration_since(last) > MAX_IDLE {
-                    self.flows.remove(id);
+                    delete_flow(h, &mut self.flows, id);
                 } else if f.n_packets != f.packets_at_pass {
-                    self.revalidate_one(id);
+                    revalidate_one(h, &mut self.flows, id);
                 }
             }
             self.flows.sort_subtables();
@@ -884,6 +1185,45 @@ impl Pmd {
             }
             self.n_flows.store(self.flows.len(), Ordering::Relaxed);
         }
+    }
+
+    /// Runs a [`Datapath::execute`] request: `frame` through `actions`.
+    fn execute_one(&mut self, in_port: u32, frame: &[u8], actions: &[DpAction]) {
+        let Pmd {
+            handler,
+            ports,
+            pool,
+            pool_used,
+            exec_pkt,
+            ..
+        } = self;
+        exec_pkt.set_frame(frame);
+        let (key, layers) =
+            FlowKey::extract_with_layers(exec_pkt.data(), in_port).unwrap_or_else(|_| {
+                let key = FlowKey {
+                    in_port,
+                    ..FlowKey::default()
+                };
+                (key, Layers::default())
+            });
+        let mut ex = Exec {
+            handler: &**handler,
+            ports,
+            pool,
+            pool_used,
+        };
+        let hdrs = Headers::new(&key, layers);
+        ex.run(
+            actions,
+            last_modifying(actions),
+            exec_pkt,
+            PktRef::Exec,
+            &key,
+            hdrs,
+        );
+        flush_tx(ports, &[], pool, exec_pkt);
+        *pool_used = 0;
+        self.publish();
     }
 
     /// Receives and forwards one batch from rx queue `qi`.
@@ -914,45 +1254,39 @@ impl Pmd {
             flows,
             pool,
             pool_used,
+            exec_pkt,
             hit,
             missed,
             seen_gen,
             ..
         } = self;
+        let handler: &dyn UpcallHandler = &**handler;
         let batch = &mut rxqs[qi].batch;
         let n = batch.len();
+        let mut ex = Exec {
+            handler,
+            ports,
+            pool,
+            pool_used,
+        };
         let mut need_reval = false;
         for i in 0..n {
             if need_reval {
                 // A previous upcall in this batch changed the slow path:
                 // revalidate before the next lookup (see module invariant).
-                let g = handler.generation();
-                for id in flows.ids() {
-                    let Some(f) = flows.get(id) else { continue };
-                    let used = f.n_packets != f.packets_at_pass;
-                    let x = fix_mask(handler.revalidate(&f.key, used));
-                    let f = flows.get_mut(id).expect("present");
-                    f.packets_at_pass = f.n_packets;
-                    if x.mask != f.mask {
-                        flows.remove(id);
-                    } else if x.actions != f.actions {
-                        f.set_actions(x.actions);
-                    }
-                }
-                emc.clear();
-                *seen_gen = g;
+                revalidate_flows(handler, flows, emc, seen_gen);
                 need_reval = false;
             }
             let pkt = &mut batch.packets_mut()[i];
             let len = pkt.len() as u64;
-            if let Some(Some(p)) = ports.get_mut(in_idx) {
+            if let Some(Some(p)) = ex.ports.get_mut(in_idx) {
                 p.local.rx_packets += 1;
                 p.local.rx_bytes += len;
             }
-            let key = match FlowKey::extract(pkt.data(), in_port) {
+            let (key, layers) = match FlowKey::extract_with_layers(pkt.data(), in_port) {
                 Ok(k) => k,
                 Err(_) => {
-                    if let Some(Some(p)) = ports.get_mut(in_idx) {
+                    if let Some(Some(p)) = ex.ports.get_mut(in_idx) {
                         p.local.rx_errors += 1;
                         p.local.rx_frame_err += 1;
                     }
@@ -987,79 +1321,17 @@ impl Pmd {
                 flow.tcp_flags |= key.tcp_flags;
             }
             let flow = &*flow;
-            // Execute. Outputs before the last modifying action see a
-            // snapshot (one copy per distinct header state); the rest share
-            // the packet in place.
-            let mut snap: Option<usize> = None;
-            for (ai, a) in flow.actions.iter().enumerate() {
-                match a {
-                    DpAction::Output(p) => {
-                        let Some(Some(tx)) = ports.get_mut(*p as usize) else {
-                            continue;
-                        };
-                        if ai < flow.last_mod {
-                            let si = match snap {
-                                Some(s) => s,
-                                None => {
-                                    if *pool_used == pool.len() {
-                                        pool.push(DpPacket::new()); // warm-up only
-                                    }
-                                    let s = *pool_used;
-                                    *pool_used += 1;
-                                    pool[s].copy_from(pkt);
-                                    snap = Some(s);
-                                    s
-                                }
-                            };
-                            if prepare_for(tx, &mut pool[si]) {
-                                tx.queue.push(PktRef::Pool(si as u16));
-                            }
-                        } else if prepare_for(tx, pkt) {
-                            tx.queue.push(PktRef::Rx(i as u16));
-                        }
-                    }
-                    DpAction::PushVlan { tpid, tci } => {
-                        pkt.push_vlan(*tpid, *tci);
-                        snap = None;
-                    }
-                    DpAction::PopVlan => {
-                        pkt.pop_vlan();
-                        snap = None;
-                    }
-                    DpAction::SetEth { src, dst } => {
-                        pkt.set_eth(src, dst);
-                        snap = None;
-                    }
-                }
-            }
+            let hdrs = Headers::new(&key, layers);
+            ex.run(
+                &flow.actions,
+                flow.last_mod,
+                pkt,
+                PktRef::Rx(i as u16),
+                &key,
+                hdrs,
+            );
         }
-        // Flush: one send_batch per output port (chunks of BATCH_SIZE).
-        let rx = batch.packets();
-        for tx in ports.iter_mut().flatten() {
-            if tx.queue.is_empty() {
-                continue;
-            }
-            let mut res = TxResult::default();
-            for chunk in tx.queue.chunks(BATCH_SIZE) {
-                let get = |r: &PktRef| -> &DpPacket {
-                    match *r {
-                        PktRef::Rx(i) => &rx[i as usize],
-                        PktRef::Pool(i) => &pool[i as usize],
-                    }
-                };
-                let first = get(&chunk[0]);
-                let mut refs: [&DpPacket; BATCH_SIZE] = [first; BATCH_SIZE];
-                for (slot, r) in refs.iter_mut().zip(chunk) {
-                    *slot = get(r);
-                }
-                res.add(&tx.netdev.send_batch(&refs[..chunk.len()]));
-            }
-            tx.queue.clear();
-            tx.local.tx_packets += res.packets;
-            tx.local.tx_bytes += res.bytes;
-            tx.local.tx_dropped += res.dropped;
-            tx.local.tx_errors += res.errors;
-        }
+        flush_tx(ports, batch.packets(), pool, exec_pkt);
         *pool_used = 0;
         self.n_flows.store(self.flows.len(), Ordering::Relaxed);
         self.publish();
@@ -1142,9 +1414,9 @@ mod tests {
             self.upcalls.fetch_add(1, Ordering::SeqCst);
             self.xlate()
         }
-        fn revalidate(&self, _key: &FlowKey, used: bool) -> Xlated {
+        fn revalidate(&self, _key: &FlowKey, stats: &FlowStats) -> Xlated {
             self.revals.fetch_add(1, Ordering::SeqCst);
-            if used {
+            if stats.packets > 0 {
                 self.revals_used.fetch_add(1, Ordering::SeqCst);
             }
             self.xlate()

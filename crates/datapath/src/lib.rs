@@ -8,12 +8,15 @@
 //!
 //! Modules: [`netdev`] (provider trait, [`DpPacket`], [`PacketBatch`]), the
 //! providers [`afpacket`], [`tap`], [`dummy`]; [`cache`] (EMC and megaflow
-//! cache); [`dpif`] (the `ovs-netdev` datapath and its forwarding threads).
+//! cache); [`execute`] (header rewrites of the `set` actions); [`upcall`]
+//! (actions, the slow-path interface); [`dpif`] (the `ovs-netdev` datapath
+//! and its forwarding threads).
 
 pub mod afpacket;
 pub mod cache;
 pub mod dpif;
 pub mod dummy;
+pub mod execute;
 pub mod netdev;
 pub mod sys;
 pub mod tap;
@@ -21,7 +24,10 @@ pub mod upcall;
 
 pub use dpif::{Datapath, DpStats, PortStats};
 pub use netdev::{open_netdev, DpPacket, Netdev, OffloadMeta, PacketBatch};
-pub use upcall::{DpAction, UpcallHandler, Xlated};
+pub use upcall::{
+    ControllerUserdata, DpAction, EthKey, FlowStats, Ipv4Key, Ipv6Key, L4Proto, PortsKey,
+    UpcallHandler, Xlated,
+};
 
 /// Errors of the datapath crate.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +49,10 @@ pub enum Error {
     /// A port with this device name is already in the datapath.
     #[error("{0}: device already in datapath")]
     Exists(String),
+    /// A frame to execute is empty or longer than [`netdev::MAX_FRAME`]
+    /// bytes (the length is given).
+    #[error("cannot execute a frame of {0} bytes")]
+    FrameLength(usize),
     /// Any other system error.
     #[error("{0}")]
     Io(#[from] std::io::Error),

@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use datapath::{open_netdev, Datapath, DpAction, UpcallHandler, Xlated};
+use datapath::{open_netdev, Datapath, DpAction, FlowStats, UpcallHandler, Xlated};
 use packet::FlowKey;
 
 struct Cross {
@@ -20,9 +20,9 @@ struct Cross {
 
 impl UpcallHandler for Cross {
     fn upcall(&self, key: &FlowKey, _packet: &[u8]) -> Xlated {
-        self.revalidate(key, true)
+        self.revalidate(key, &FlowStats::default())
     }
-    fn revalidate(&self, key: &FlowKey, _used: bool) -> Xlated {
+    fn revalidate(&self, key: &FlowKey, _stats: &FlowStats) -> Xlated {
         if key.vlan_tci == 0x1000 | 10 {
             self.vlan_seen.fetch_or(1 << key.in_port, Ordering::SeqCst);
         }

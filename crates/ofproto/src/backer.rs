@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use datapath::{UpcallHandler, Xlated};
+use datapath::{FlowStats, UpcallHandler, Xlated};
 use packet::FlowKey;
 use parking_lot::Mutex;
 
@@ -242,6 +242,12 @@ impl Backer {
         out
     }
 
+    /// [`UpcallHandler::revalidate`] with only a "was used" flag: `used`
+    /// stands for `stats.packets > 0`.
+    pub fn revalidate(&self, key: &FlowKey, used: bool) -> Xlated {
+        self.xlate_with(key, used)
+    }
+
     /// The generation counter (see [`UpcallHandler::generation`]).
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
@@ -268,10 +274,10 @@ impl UpcallHandler for Backer {
         self.xlate_with(key, true)
     }
 
-    /// Re-translates a megaflow; when it saw traffic (`used`) the source MAC
-    /// is refreshed (or re-learned, or moved) as a packet would.
-    fn revalidate(&self, key: &FlowKey, used: bool) -> Xlated {
-        self.xlate_with(key, used)
+    /// Re-translates a megaflow; when it saw traffic (`stats.packets > 0`)
+    /// the source MAC is refreshed (or re-learned, or moved) as a packet would.
+    fn revalidate(&self, key: &FlowKey, stats: &FlowStats) -> Xlated {
+        self.xlate_with(key, stats.packets > 0)
     }
 
     fn generation(&self) -> u64 {
