@@ -105,9 +105,10 @@ impl TrieField {
         (self.reorder(w) >> self.shift) << (64 - self.len)
     }
 
-    /// The word mask selecting the first `plen` bits of the field.
+    /// The flow-word mask selecting the first `plen` bits of the field
+    /// (`plen` clamped to `len`; 0 gives 0), e.g. a `/24` on `nw_dst`.
     #[inline]
-    pub(crate) fn prefix_mask(&self, plen: u32) -> u64 {
+    pub fn prefix_mask(&self, plen: u32) -> u64 {
         let plen = plen.min(self.len);
         if plen == 0 {
             return 0;
