@@ -142,9 +142,7 @@ fn lookup_setup(n_masks: usize) -> (Classifier<N, u32>, Vec<Flow>, Vec<Flow>) {
         .map(|f| {
             let r = random_flow(&mut rng);
             let mut g = *f;
-            for w in 5..N {
-                g[w] = r[w];
-            }
+            g[5..].copy_from_slice(&r[5..]);
             g[2] = r[2];
             g
         })
