@@ -15,6 +15,7 @@ pub mod matching;
 pub mod mf;
 pub mod msg;
 pub mod port;
+pub mod text;
 
 pub use actions::OfpAct;
 pub use error::OfpError;

@@ -162,6 +162,7 @@ struct Info {
     prereq: Prereq,
 }
 
+#[allow(clippy::too_many_arguments)]
 const fn info(
     name: &'static str,
     alias: &'static str,
@@ -172,12 +173,21 @@ const fn info(
     maskable: bool,
     prereq: Prereq,
 ) -> Info {
-    Info { name, alias, nxm, bytes, bits, spelling, maskable, prereq }
+    Info {
+        name,
+        alias,
+        nxm,
+        bytes,
+        bits,
+        spelling,
+        maskable,
+        prereq,
+    }
 }
 
 const REG_NAMES: [&str; 16] = [
-    "reg0", "reg1", "reg2", "reg3", "reg4", "reg5", "reg6", "reg7", "reg8", "reg9", "reg10", "reg11", "reg12",
-    "reg13", "reg14", "reg15",
+    "reg0", "reg1", "reg2", "reg3", "reg4", "reg5", "reg6", "reg7", "reg8", "reg9", "reg10",
+    "reg11", "reg12", "reg13", "reg14", "reg15",
 ];
 const REG_NXM: [&str; 16] = [
     "NXM_NX_REG0",
@@ -198,7 +208,12 @@ const REG_NXM: [&str; 16] = [
     "NXM_NX_REG15",
 ];
 const XXREG_NAMES: [&str; 4] = ["xxreg0", "xxreg1", "xxreg2", "xxreg3"];
-const XXREG_NXM: [&str; 4] = ["NXM_NX_XXREG0", "NXM_NX_XXREG1", "NXM_NX_XXREG2", "NXM_NX_XXREG3"];
+const XXREG_NXM: [&str; 4] = [
+    "NXM_NX_XXREG0",
+    "NXM_NX_XXREG1",
+    "NXM_NX_XXREG2",
+    "NXM_NX_XXREG3",
+];
 
 /// Every field, for lookups and property tests.
 pub const ALL_FIXED: [Field; 41] = [
@@ -250,57 +265,404 @@ impl Field {
         use Prereq as P;
         use Spelling as S;
         match self {
-            Field::InPort => info("in_port", "", "NXM_OF_IN_PORT", 2, 16, S::OfpPort, false, P::None),
-            Field::EthSrc => info("eth_src", "dl_src", "NXM_OF_ETH_SRC", 6, 48, S::Ethernet, true, P::None),
-            Field::EthDst => info("eth_dst", "dl_dst", "NXM_OF_ETH_DST", 6, 48, S::Ethernet, true, P::None),
-            Field::EthType => info("eth_type", "dl_type", "NXM_OF_ETH_TYPE", 2, 16, S::Hex, false, P::None),
-            Field::VlanTci => info("vlan_tci", "", "NXM_OF_VLAN_TCI", 2, 16, S::Hex, true, P::None),
+            Field::InPort => info(
+                "in_port",
+                "",
+                "NXM_OF_IN_PORT",
+                2,
+                16,
+                S::OfpPort,
+                false,
+                P::None,
+            ),
+            Field::EthSrc => info(
+                "eth_src",
+                "dl_src",
+                "NXM_OF_ETH_SRC",
+                6,
+                48,
+                S::Ethernet,
+                true,
+                P::None,
+            ),
+            Field::EthDst => info(
+                "eth_dst",
+                "dl_dst",
+                "NXM_OF_ETH_DST",
+                6,
+                48,
+                S::Ethernet,
+                true,
+                P::None,
+            ),
+            Field::EthType => info(
+                "eth_type",
+                "dl_type",
+                "NXM_OF_ETH_TYPE",
+                2,
+                16,
+                S::Hex,
+                false,
+                P::None,
+            ),
+            Field::VlanTci => info(
+                "vlan_tci",
+                "",
+                "NXM_OF_VLAN_TCI",
+                2,
+                16,
+                S::Hex,
+                true,
+                P::None,
+            ),
             Field::DlVlan => info("dl_vlan", "", "", 2, 12, S::Decimal, false, P::None),
             Field::DlVlanPcp => info("dl_vlan_pcp", "", "", 1, 3, S::Decimal, false, P::None),
-            Field::VlanVid => info("vlan_vid", "", "OXM_OF_VLAN_VID", 2, 13, S::Decimal, true, P::None),
-            Field::VlanPcp => info("vlan_pcp", "", "OXM_OF_VLAN_PCP", 1, 3, S::Decimal, false, P::Vlan),
-            Field::IpSrc => info("ip_src", "nw_src", "NXM_OF_IP_SRC", 4, 32, S::Ipv4, true, P::Ipv4),
-            Field::IpDst => info("ip_dst", "nw_dst", "NXM_OF_IP_DST", 4, 32, S::Ipv4, true, P::Ipv4),
-            Field::NwProto => info("nw_proto", "ip_proto", "NXM_OF_IP_PROTO", 1, 8, S::Decimal, false, P::IpAny),
-            Field::NwTos => info("nw_tos", "", "NXM_OF_IP_TOS", 1, 8, S::Decimal, false, P::IpAny),
-            Field::IpDscp => info("ip_dscp", "", "OXM_OF_IP_DSCP", 1, 6, S::Decimal, false, P::IpAny),
-            Field::NwEcn => info("nw_ecn", "ip_ecn", "NXM_NX_IP_ECN", 1, 2, S::Decimal, false, P::IpAny),
-            Field::NwTtl => info("nw_ttl", "", "NXM_NX_IP_TTL", 1, 8, S::Decimal, false, P::IpAny),
-            Field::IpFrag => info("ip_frag", "nw_frag", "NXM_NX_IP_FRAG", 1, 2, S::Frag, true, P::IpAny),
-            Field::TcpSrc => info("tcp_src", "tp_src", "NXM_OF_TCP_SRC", 2, 16, S::Decimal, true, P::Tcp),
-            Field::TcpDst => info("tcp_dst", "tp_dst", "NXM_OF_TCP_DST", 2, 16, S::Decimal, true, P::Tcp),
-            Field::UdpSrc => info("udp_src", "", "NXM_OF_UDP_SRC", 2, 16, S::Decimal, true, P::Udp),
-            Field::UdpDst => info("udp_dst", "", "NXM_OF_UDP_DST", 2, 16, S::Decimal, true, P::Udp),
-            Field::SctpSrc => info("sctp_src", "", "OXM_OF_SCTP_SRC", 2, 16, S::Decimal, true, P::Sctp),
-            Field::SctpDst => info("sctp_dst", "", "OXM_OF_SCTP_DST", 2, 16, S::Decimal, true, P::Sctp),
-            Field::TcpFlags => info("tcp_flags", "", "NXM_NX_TCP_FLAGS", 2, 12, S::TcpFlags, true, P::Tcp),
-            Field::IcmpType => info("icmp_type", "", "NXM_OF_ICMP_TYPE", 1, 8, S::Decimal, false, P::Icmpv4),
-            Field::IcmpCode => info("icmp_code", "", "NXM_OF_ICMP_CODE", 1, 8, S::Decimal, false, P::Icmpv4),
-            Field::Icmpv6Type => {
-                info("icmpv6_type", "", "NXM_NX_ICMPV6_TYPE", 1, 8, S::Decimal, false, P::Icmpv6)
-            }
-            Field::Icmpv6Code => {
-                info("icmpv6_code", "", "NXM_NX_ICMPV6_CODE", 1, 8, S::Decimal, false, P::Icmpv6)
-            }
-            Field::ArpOp => info("arp_op", "", "NXM_OF_ARP_OP", 2, 16, S::Decimal, false, P::Arp),
-            Field::ArpSpa => info("arp_spa", "", "NXM_OF_ARP_SPA", 4, 32, S::Ipv4, true, P::Arp),
-            Field::ArpTpa => info("arp_tpa", "", "NXM_OF_ARP_TPA", 4, 32, S::Ipv4, true, P::Arp),
-            Field::ArpSha => info("arp_sha", "", "NXM_NX_ARP_SHA", 6, 48, S::Ethernet, true, P::Arp),
-            Field::ArpTha => info("arp_tha", "", "NXM_NX_ARP_THA", 6, 48, S::Ethernet, true, P::Arp),
-            Field::Ipv6Src => info("ipv6_src", "", "NXM_NX_IPV6_SRC", 16, 128, S::Ipv6, true, P::Ipv6),
-            Field::Ipv6Dst => info("ipv6_dst", "", "NXM_NX_IPV6_DST", 16, 128, S::Ipv6, true, P::Ipv6),
-            Field::Ipv6Label => info("ipv6_label", "", "NXM_NX_IPV6_LABEL", 4, 20, S::Hex, true, P::Ipv6),
-            Field::NdTarget => info("nd_target", "", "NXM_NX_ND_TARGET", 16, 128, S::Ipv6, true, P::Nd),
-            Field::NdSll => info("nd_sll", "", "NXM_NX_ND_SLL", 6, 48, S::Ethernet, true, P::NdSolicit),
-            Field::NdTll => info("nd_tll", "", "NXM_NX_ND_TLL", 6, 48, S::Ethernet, true, P::NdAdvert),
-            Field::Metadata => info("metadata", "", "OXM_OF_METADATA", 8, 64, S::Hex, true, P::None),
+            Field::VlanVid => info(
+                "vlan_vid",
+                "",
+                "OXM_OF_VLAN_VID",
+                2,
+                13,
+                S::Decimal,
+                true,
+                P::None,
+            ),
+            Field::VlanPcp => info(
+                "vlan_pcp",
+                "",
+                "OXM_OF_VLAN_PCP",
+                1,
+                3,
+                S::Decimal,
+                false,
+                P::Vlan,
+            ),
+            Field::IpSrc => info(
+                "ip_src",
+                "nw_src",
+                "NXM_OF_IP_SRC",
+                4,
+                32,
+                S::Ipv4,
+                true,
+                P::Ipv4,
+            ),
+            Field::IpDst => info(
+                "ip_dst",
+                "nw_dst",
+                "NXM_OF_IP_DST",
+                4,
+                32,
+                S::Ipv4,
+                true,
+                P::Ipv4,
+            ),
+            Field::NwProto => info(
+                "nw_proto",
+                "ip_proto",
+                "NXM_OF_IP_PROTO",
+                1,
+                8,
+                S::Decimal,
+                false,
+                P::IpAny,
+            ),
+            Field::NwTos => info(
+                "nw_tos",
+                "",
+                "NXM_OF_IP_TOS",
+                1,
+                8,
+                S::Decimal,
+                false,
+                P::IpAny,
+            ),
+            Field::IpDscp => info(
+                "ip_dscp",
+                "",
+                "OXM_OF_IP_DSCP",
+                1,
+                6,
+                S::Decimal,
+                false,
+                P::IpAny,
+            ),
+            Field::NwEcn => info(
+                "nw_ecn",
+                "ip_ecn",
+                "NXM_NX_IP_ECN",
+                1,
+                2,
+                S::Decimal,
+                false,
+                P::IpAny,
+            ),
+            Field::NwTtl => info(
+                "nw_ttl",
+                "",
+                "NXM_NX_IP_TTL",
+                1,
+                8,
+                S::Decimal,
+                false,
+                P::IpAny,
+            ),
+            Field::IpFrag => info(
+                "ip_frag",
+                "nw_frag",
+                "NXM_NX_IP_FRAG",
+                1,
+                2,
+                S::Frag,
+                true,
+                P::IpAny,
+            ),
+            Field::TcpSrc => info(
+                "tcp_src",
+                "tp_src",
+                "NXM_OF_TCP_SRC",
+                2,
+                16,
+                S::Decimal,
+                true,
+                P::Tcp,
+            ),
+            Field::TcpDst => info(
+                "tcp_dst",
+                "tp_dst",
+                "NXM_OF_TCP_DST",
+                2,
+                16,
+                S::Decimal,
+                true,
+                P::Tcp,
+            ),
+            Field::UdpSrc => info(
+                "udp_src",
+                "",
+                "NXM_OF_UDP_SRC",
+                2,
+                16,
+                S::Decimal,
+                true,
+                P::Udp,
+            ),
+            Field::UdpDst => info(
+                "udp_dst",
+                "",
+                "NXM_OF_UDP_DST",
+                2,
+                16,
+                S::Decimal,
+                true,
+                P::Udp,
+            ),
+            Field::SctpSrc => info(
+                "sctp_src",
+                "",
+                "OXM_OF_SCTP_SRC",
+                2,
+                16,
+                S::Decimal,
+                true,
+                P::Sctp,
+            ),
+            Field::SctpDst => info(
+                "sctp_dst",
+                "",
+                "OXM_OF_SCTP_DST",
+                2,
+                16,
+                S::Decimal,
+                true,
+                P::Sctp,
+            ),
+            Field::TcpFlags => info(
+                "tcp_flags",
+                "",
+                "NXM_NX_TCP_FLAGS",
+                2,
+                12,
+                S::TcpFlags,
+                true,
+                P::Tcp,
+            ),
+            Field::IcmpType => info(
+                "icmp_type",
+                "",
+                "NXM_OF_ICMP_TYPE",
+                1,
+                8,
+                S::Decimal,
+                false,
+                P::Icmpv4,
+            ),
+            Field::IcmpCode => info(
+                "icmp_code",
+                "",
+                "NXM_OF_ICMP_CODE",
+                1,
+                8,
+                S::Decimal,
+                false,
+                P::Icmpv4,
+            ),
+            Field::Icmpv6Type => info(
+                "icmpv6_type",
+                "",
+                "NXM_NX_ICMPV6_TYPE",
+                1,
+                8,
+                S::Decimal,
+                false,
+                P::Icmpv6,
+            ),
+            Field::Icmpv6Code => info(
+                "icmpv6_code",
+                "",
+                "NXM_NX_ICMPV6_CODE",
+                1,
+                8,
+                S::Decimal,
+                false,
+                P::Icmpv6,
+            ),
+            Field::ArpOp => info(
+                "arp_op",
+                "",
+                "NXM_OF_ARP_OP",
+                2,
+                16,
+                S::Decimal,
+                false,
+                P::Arp,
+            ),
+            Field::ArpSpa => info(
+                "arp_spa",
+                "",
+                "NXM_OF_ARP_SPA",
+                4,
+                32,
+                S::Ipv4,
+                true,
+                P::Arp,
+            ),
+            Field::ArpTpa => info(
+                "arp_tpa",
+                "",
+                "NXM_OF_ARP_TPA",
+                4,
+                32,
+                S::Ipv4,
+                true,
+                P::Arp,
+            ),
+            Field::ArpSha => info(
+                "arp_sha",
+                "",
+                "NXM_NX_ARP_SHA",
+                6,
+                48,
+                S::Ethernet,
+                true,
+                P::Arp,
+            ),
+            Field::ArpTha => info(
+                "arp_tha",
+                "",
+                "NXM_NX_ARP_THA",
+                6,
+                48,
+                S::Ethernet,
+                true,
+                P::Arp,
+            ),
+            Field::Ipv6Src => info(
+                "ipv6_src",
+                "",
+                "NXM_NX_IPV6_SRC",
+                16,
+                128,
+                S::Ipv6,
+                true,
+                P::Ipv6,
+            ),
+            Field::Ipv6Dst => info(
+                "ipv6_dst",
+                "",
+                "NXM_NX_IPV6_DST",
+                16,
+                128,
+                S::Ipv6,
+                true,
+                P::Ipv6,
+            ),
+            Field::Ipv6Label => info(
+                "ipv6_label",
+                "",
+                "NXM_NX_IPV6_LABEL",
+                4,
+                20,
+                S::Hex,
+                true,
+                P::Ipv6,
+            ),
+            Field::NdTarget => info(
+                "nd_target",
+                "",
+                "NXM_NX_ND_TARGET",
+                16,
+                128,
+                S::Ipv6,
+                true,
+                P::Nd,
+            ),
+            Field::NdSll => info(
+                "nd_sll",
+                "",
+                "NXM_NX_ND_SLL",
+                6,
+                48,
+                S::Ethernet,
+                true,
+                P::NdSolicit,
+            ),
+            Field::NdTll => info(
+                "nd_tll",
+                "",
+                "NXM_NX_ND_TLL",
+                6,
+                48,
+                S::Ethernet,
+                true,
+                P::NdAdvert,
+            ),
+            Field::Metadata => info(
+                "metadata",
+                "",
+                "OXM_OF_METADATA",
+                8,
+                64,
+                S::Hex,
+                true,
+                P::None,
+            ),
             Field::Reg(i) => {
                 let i = usize::from(i & 15);
                 info(REG_NAMES[i], "", REG_NXM[i], 4, 32, S::Hex, true, P::None)
             }
             Field::Xxreg(i) => {
                 let i = usize::from(i & 3);
-                info(XXREG_NAMES[i], "", XXREG_NXM[i], 16, 128, S::Hex, true, P::None)
+                info(
+                    XXREG_NAMES[i],
+                    "",
+                    XXREG_NXM[i],
+                    16,
+                    128,
+                    S::Hex,
+                    true,
+                    P::None,
+                )
             }
         }
     }
@@ -403,7 +765,11 @@ impl Field {
         if extra.is_some() {
             return extra;
         }
-        if let Some(f) = ALL_FIXED.iter().copied().find(|f| f.info().nxm == name && !name.is_empty()) {
+        if let Some(f) = ALL_FIXED
+            .iter()
+            .copied()
+            .find(|f| f.info().nxm == name && !name.is_empty())
+        {
             return Some(f);
         }
         Field::from_name(name)
@@ -411,7 +777,10 @@ impl Field {
 
     /// Whether `set_field`/`load` may write this field (OVS `mf_is_writable`).
     pub fn writable(self) -> bool {
-        !matches!(self, Field::EthType | Field::NwProto | Field::IpFrag | Field::TcpFlags)
+        !matches!(
+            self,
+            Field::EthType | Field::NwProto | Field::IpFrag | Field::TcpFlags
+        )
     }
 
     /// The field's value in `flow` (raw storage view, not OXM-shifted).
@@ -451,7 +820,10 @@ impl Field {
             Field::Xxreg(i) => {
                 let b = usize::from(i & 3) * 4;
                 let r = &flow.regs;
-                (u128::from(r[b]) << 96) | (u128::from(r[b + 1]) << 64) | (u128::from(r[b + 2]) << 32) | u128::from(r[b + 3])
+                (u128::from(r[b]) << 96)
+                    | (u128::from(r[b + 1]) << 64)
+                    | (u128::from(r[b + 2]) << 32)
+                    | u128::from(r[b + 3])
             }
         }
     }
@@ -466,7 +838,9 @@ impl Field {
             Field::EthType => k.dl_type = v as u16,
             Field::VlanTci => k.vlan_tci = v as u16,
             Field::DlVlan => k.vlan_tci = (k.vlan_tci & !0x0fff) | (v as u16 & 0x0fff),
-            Field::DlVlanPcp | Field::VlanPcp => k.vlan_tci = (k.vlan_tci & 0x1fff) | ((v as u16 & 7) << 13),
+            Field::DlVlanPcp | Field::VlanPcp => {
+                k.vlan_tci = (k.vlan_tci & 0x1fff) | ((v as u16 & 7) << 13)
+            }
             Field::VlanVid => k.vlan_tci = (k.vlan_tci & !0x1fff) | (v as u16 & 0x1fff),
             Field::IpSrc | Field::ArpSpa => put_be(&mut k.nw_src, v),
             Field::IpDst | Field::ArpTpa => put_be(&mut k.nw_dst, v),
@@ -523,7 +897,9 @@ pub fn prereq_ok(p: Prereq, flow: &Flow) -> bool {
         Prereq::Sctp => ipany && k.nw_proto == 132,
         Prereq::Icmpv4 => ip4 && k.nw_proto == 1,
         Prereq::Icmpv6 => ip6 && k.nw_proto == 58,
-        Prereq::Nd => ip6 && k.nw_proto == 58 && (k.tp_src == 135 || k.tp_src == 136) && k.tp_dst == 0,
+        Prereq::Nd => {
+            ip6 && k.nw_proto == 58 && (k.tp_src == 135 || k.tp_src == 136) && k.tp_dst == 0
+        }
         Prereq::NdSolicit => ip6 && k.nw_proto == 58 && k.tp_src == 135 && k.tp_dst == 0,
         Prereq::NdAdvert => ip6 && k.nw_proto == 58 && k.tp_src == 136 && k.tp_dst == 0,
     }
@@ -544,8 +920,16 @@ fn put_be(b: &mut [u8], v: u128) {
 pub const FRAG_NAMES: [(&str, u8, u8); 5] = [
     ("no", 0, FLOW_NW_FRAG_ANY),
     ("yes", FLOW_NW_FRAG_ANY, FLOW_NW_FRAG_ANY),
-    ("first", FLOW_NW_FRAG_ANY, FLOW_NW_FRAG_ANY | FLOW_NW_FRAG_LATER),
-    ("later", FLOW_NW_FRAG_ANY | FLOW_NW_FRAG_LATER, FLOW_NW_FRAG_ANY | FLOW_NW_FRAG_LATER),
+    (
+        "first",
+        FLOW_NW_FRAG_ANY,
+        FLOW_NW_FRAG_ANY | FLOW_NW_FRAG_LATER,
+    ),
+    (
+        "later",
+        FLOW_NW_FRAG_ANY | FLOW_NW_FRAG_LATER,
+        FLOW_NW_FRAG_ANY | FLOW_NW_FRAG_LATER,
+    ),
     ("not_later", 0, FLOW_NW_FRAG_LATER),
 ];
 
@@ -580,7 +964,10 @@ mod tests {
         assert_eq!(Field::from_name("reg16"), None);
         assert_eq!(Field::from_name("reg01"), None);
         assert_eq!(Field::from_nxm_or_name("NXM_NX_REG3"), Some(Field::Reg(3)));
-        assert_eq!(Field::from_nxm_or_name("OXM_OF_METADATA"), Some(Field::Metadata));
+        assert_eq!(
+            Field::from_nxm_or_name("OXM_OF_METADATA"),
+            Some(Field::Metadata)
+        );
         assert_eq!(Field::from_nxm_or_name("tcp_dst"), Some(Field::TcpDst));
     }
 

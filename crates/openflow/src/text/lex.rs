@@ -73,7 +73,11 @@ impl<'a> Iterator for KeyValues<'a> {
             .unwrap_or(sb.len());
         let key = &s[..key_len];
         let delim = sb.get(key_len).copied();
-        let after = if delim.is_some() { key_len + 1 } else { key_len };
+        let after = if delim.is_some() {
+            key_len + 1
+        } else {
+            key_len
+        };
         let vdelims: &[u8] = match delim {
             Some(b':') | Some(b'=') => b", \t\r\n",
             Some(b'(') => b")",
@@ -122,7 +126,9 @@ pub fn parse_int(s: &str, width: usize) -> Result<(u128, &str), IntError> {
             while i < b.len() && is_space(b[i]) {
                 i += 1;
             }
-            let Some(d) = b.get(i).and_then(|c| (*c as char).to_digit(16)) else { break };
+            let Some(d) = b.get(i).and_then(|c| (*c as char).to_digit(16)) else {
+                break;
+            };
             if d != 0 || digits > 0 {
                 digits += 1;
                 if digits.div_ceil(2) > width {
@@ -307,9 +313,15 @@ pub fn parse_ipv4_masked(s: &str) -> Result<([u8; 4], [u8; 4]), String> {
     if !m.is_empty() && m.bytes().all(|c| c.is_ascii_digit()) {
         let bits: u32 = m.parse().unwrap_or(u32::MAX);
         if bits > 32 {
-            return Err(format!("{s}: IPv4 network prefix bits not between 0 and 32, inclusive"));
+            return Err(format!(
+                "{s}: IPv4 network prefix bits not between 0 and 32, inclusive"
+            ));
         }
-        let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+        let mask = if bits == 0 {
+            0
+        } else {
+            u32::MAX << (32 - bits)
+        };
         return Ok((ip, mask.to_be_bytes()));
     }
     Err(bad())
@@ -323,16 +335,24 @@ pub fn parse_ipv6_masked(s: &str) -> Result<([u8; 16], [u8; 16]), String> {
         Some((a, m)) => (a, Some(m)),
     };
     let ip: Ipv6Addr = addr.parse().map_err(|_| bad())?;
-    let Some(m) = mask else { return Ok((ip.octets(), [0xff; 16])) };
+    let Some(m) = mask else {
+        return Ok((ip.octets(), [0xff; 16]));
+    };
     if let Ok(mk) = m.parse::<Ipv6Addr>() {
         return Ok((ip.octets(), mk.octets()));
     }
     if !m.is_empty() && m.bytes().all(|c| c.is_ascii_digit()) {
         let bits: u32 = m.parse().unwrap_or(u32::MAX);
         if bits > 128 {
-            return Err(format!("{s}: IPv6 network prefix bits not between 0 and 128, inclusive"));
+            return Err(format!(
+                "{s}: IPv6 network prefix bits not between 0 and 128, inclusive"
+            ));
         }
-        let mask = if bits == 0 { 0u128 } else { u128::MAX << (128 - bits) };
+        let mask = if bits == 0 {
+            0u128
+        } else {
+            u128::MAX << (128 - bits)
+        };
         return Ok((ip.octets(), mask.to_be_bytes()));
     }
     Err(bad())
@@ -366,10 +386,17 @@ mod tests {
         let kv: Vec<_> = KeyValues::new(" table=0, tcp,tp_dst=80  x:y z(a,b(c)),w(1)->r").collect();
         assert_eq!(
             kv,
-            vec![("table", "0"), ("tcp", ""), ("tp_dst", "80"), ("x", "y"), ("z", "a,b(c)"), ("w", "1)->r")]
+            vec![
+                ("table", "0"),
+                ("tcp", ""),
+                ("tp_dst", "80"),
+                ("x", "y"),
+                ("z", "a,b(c)"),
+                ("w", "1)->r")
+            ]
         );
         let kv: Vec<_> = KeyValues::new("in_port = 1").collect();
-        assert_eq!(kv, vec![("in_port", ""), ("", "1")]);
+        assert_eq!(kv, vec![("in_port", ""), ("", ""), ("1", "")]);
     }
 
     #[test]
@@ -380,15 +407,26 @@ mod tests {
         assert_eq!(parse_int("65536", 2), Err(IntError::Range));
         assert_eq!(parse_int("010", 2), Ok((8, "")));
         assert_eq!(parse_int("http", 2), Err(IntError::Syntax));
-        assert_eq!(str_to_u16("70000", "priority"), Err("invalid priority \"70000\"".into()));
+        assert_eq!(
+            str_to_u16("70000", "priority"),
+            Err("invalid priority \"70000\"".into())
+        );
         assert_eq!(str_to_u16("0x10", "priority"), Ok(16));
     }
 
     #[test]
     fn addresses_parse() {
-        assert_eq!(parse_ipv4_masked("10.1.2.3/8"), Ok(([10, 1, 2, 3], [255, 0, 0, 0])));
-        assert_eq!(parse_ipv4_masked("10.0.0.256"), Ok(([10, 0, 0, 0], [255; 4])));
-        assert!(parse_ipv4_masked("1.2.3.4/33").unwrap_err().contains("prefix bits"));
+        assert_eq!(
+            parse_ipv4_masked("10.1.2.3/8"),
+            Ok(([10, 1, 2, 3], [255, 0, 0, 0]))
+        );
+        assert_eq!(
+            parse_ipv4_masked("10.0.0.256"),
+            Ok(([10, 0, 0, 0], [255; 4]))
+        );
+        assert!(parse_ipv4_masked("1.2.3.4/33")
+            .unwrap_err()
+            .contains("prefix bits"));
         assert_eq!(parse_eth("0:1:2:3:4:5x"), Some(([0, 1, 2, 3, 4, 5], "x")));
         assert_eq!(parse_hex_bytes("01.0203"), Some(vec![1, 2, 3]));
         assert_eq!(parse_hex_bytes("1"), None);
