@@ -1382,6 +1382,11 @@ mod tests {
         gen: AtomicU64,
         actions: PMutex<Vec<DpAction>>,
         mask_dl_type: AtomicU32,
+        /// (packet, in_port, userdata) of every packet_in.
+        packet_ins: PMutex<Vec<(Vec<u8>, u32, u64)>>,
+        /// Sums of the pushed (packets, bytes) over revalidate + flow_deleted.
+        pushed: PMutex<(u64, u64)>,
+        deleted: AtomicUsize,
     }
 
     impl Fake {
@@ -1393,6 +1398,9 @@ mod tests {
                 gen: 0.into(),
                 actions: PMutex::new(actions),
                 mask_dl_type: 0.into(),
+                packet_ins: PMutex::new(Vec::new()),
+                pushed: PMutex::new((0, 0)),
+                deleted: 0.into(),
             })
         }
         fn xlate(&self) -> Xlated {
@@ -1416,10 +1424,25 @@ mod tests {
         }
         fn revalidate(&self, _key: &FlowKey, stats: &FlowStats) -> Xlated {
             self.revals.fetch_add(1, Ordering::SeqCst);
+            let mut p = self.pushed.lock();
+            p.0 += stats.packets;
+            p.1 += stats.bytes;
+            drop(p);
             if stats.packets > 0 {
                 self.revals_used.fetch_add(1, Ordering::SeqCst);
             }
             self.xlate()
+        }
+        fn flow_deleted(&self, _key: &FlowKey, stats: &FlowStats) {
+            self.deleted.fetch_add(1, Ordering::SeqCst);
+            let mut p = self.pushed.lock();
+            p.0 += stats.packets;
+            p.1 += stats.bytes;
+        }
+        fn packet_in(&self, packet: &[u8], key: &FlowKey, userdata: u64) {
+            self.packet_ins
+                .lock()
+                .push((packet.to_vec(), key.in_port, userdata));
         }
         fn generation(&self) -> u64 {
             self.gen.load(Ordering::SeqCst)
@@ -1800,6 +1823,232 @@ mod tests {
             "used flow revalidated with used=true"
         );
         assert_eq!(h.revals.load(Ordering::SeqCst), 1, "idle flow left alone");
+    }
+
+    fn nat_actions() -> Vec<DpAction> {
+        vec![
+            DpAction::SetIpv4 {
+                key: crate::Ipv4Key {
+                    dst: [192, 168, 2, 2],
+                    ttl: 9,
+                    ..Default::default()
+                },
+                mask: crate::Ipv4Key {
+                    dst: [0xff; 4],
+                    ttl: 0xff,
+                    ..Default::default()
+                },
+            },
+            DpAction::SetTransport {
+                proto: crate::L4Proto::Tcp,
+                key: crate::PortsKey { src: 0, dst: 25 },
+                mask: crate::PortsKey {
+                    src: 0,
+                    dst: 0xffff,
+                },
+            },
+        ]
+    }
+
+    fn key_of(f: &[u8]) -> FlowKey {
+        FlowKey::extract(f, 0).unwrap()
+    }
+
+    #[test]
+    fn set_actions_rewrite_with_valid_checksums() {
+        // Output the original, then push a tag, rewrite addresses/ports and
+        // output to a plain port and a vnet port.
+        let mut acts = vec![
+            DpAction::Output(2),
+            DpAction::PushVlan {
+                tpid: 0x8100,
+                tci: 5,
+            },
+        ];
+        acts.extend(nat_actions());
+        acts.extend([DpAction::Output(3), DpAction::Output(4)]);
+        let h = Fake::new(acts);
+        let vnet = DummyOptions {
+            vnet_hdr: true,
+            ..DummyOptions::default()
+        };
+        let plain = DummyOptions::default();
+        let (dp, peers) = setup(h, &[plain.clone(), plain.clone(), plain, vnet]);
+        for partial in [false, true] {
+            let f = tcp_frame(1, 2, 100, partial);
+            let off = if partial {
+                OffloadMeta {
+                    flags: VIRTIO_NET_HDR_F_NEEDS_CSUM,
+                    csum_start: 34,
+                    csum_offset: 16,
+                    ..OffloadMeta::default()
+                }
+            } else {
+                OffloadMeta::default()
+            };
+            // First packet upcalls, the second hits the megaflow: both rewritten.
+            for _ in 0..2 {
+                peers[0].inject_with(&f, off);
+                let (orig, _) = peers[1].recv_sent(T).unwrap();
+                // The original (its partial checksum completed for this plain port).
+                assert!(packet::checksum::verify_l4_csum(&orig));
+                assert_eq!((&orig[..50], &orig[52..]), (&f[..50], &f[52..]));
+                if !partial {
+                    assert_eq!(orig, f);
+                }
+                let (p, pm) = peers[2].recv_sent(T).unwrap();
+                assert_eq!(pm, OffloadMeta::default());
+                assert!(packet::checksum::verify_l4_csum(&p), "partial={partial}");
+                let k = key_of(&p);
+                assert_eq!(
+                    (k.vlan_tci & 0xfff, k.nw_dst, k.nw_ttl, k.tp_dst, k.tp_src),
+                    (5, [192, 168, 2, 2], 9, 25, 1234)
+                );
+                let (mut v, vm) = peers[3].recv_sent(T).unwrap();
+                assert_eq!(&v[..34], &p[..34]);
+                if vm.needs_csum() {
+                    assert_eq!(vm.csum_start, 38);
+                    packet::checksum::complete_partial_csum(&mut v, 38, 16).unwrap();
+                }
+                assert_eq!(v, p);
+            }
+        }
+        assert!(dp.dump_flows().contains(
+            "actions:2,push_vlan(vid=5,pcp=0),set(ipv4(dst=192.168.2.2,ttl=9)),set(tcp(dst=25)),3,4"
+        ));
+    }
+
+    #[test]
+    fn userspace_action_hands_packet_to_handler() {
+        let u = crate::ControllerUserdata {
+            reason: 1,
+            controller_id: 0,
+            max_len: 65535,
+            recirc_id: 0,
+        }
+        .to_userdata();
+        let mut acts = nat_actions();
+        acts.extend([DpAction::Userspace { userdata: u }, DpAction::Output(2)]);
+        let h = Fake::new(acts);
+        let (dp, peers) = setup(h.clone(), &three_ports());
+        let f = tcp_frame(1, 2, 40, true);
+        let off = OffloadMeta {
+            flags: VIRTIO_NET_HDR_F_NEEDS_CSUM,
+            csum_start: 34,
+            csum_offset: 16,
+            ..OffloadMeta::default()
+        };
+        peers[0].inject_with(&f, off);
+        peers[0].inject(&tcp_frame(1, 2, 40, false));
+        let a = peers[1].recv_sent(T).unwrap().0;
+        let b = peers[1].recv_sent(T).unwrap().0;
+        assert_eq!(a, b);
+        let ins = h.packet_ins.lock().clone();
+        assert_eq!(ins.len(), 2);
+        for (p, in_port, ud) in &ins {
+            assert_eq!((*in_port, *ud), (1, u));
+            assert_eq!(p, &a, "packet as it was at the userspace action");
+            assert!(packet::checksum::verify_l4_csum(p));
+            assert_eq!(key_of(p).tp_dst, 25);
+        }
+        assert!(dp
+            .dump_flows()
+            .contains(",userspace(pid=0,controller(reason=1,dont_send=0,continuation=0,recirc_id=0,rule_cookie=0,controller_id=0,max_len=65535)),2\n"));
+    }
+
+    #[test]
+    fn execute_runs_packet_out_actions() {
+        let h = Fake::new(vec![]);
+        let (dp, peers) = setup(h.clone(), &three_ports());
+        let f = tcp_frame(1, 2, 10, false);
+        let mut acts = vec![DpAction::Output(2)];
+        acts.extend(nat_actions());
+        acts.extend([DpAction::Output(3), DpAction::Userspace { userdata: 7 }]);
+        dp.execute(None, &f, &acts).unwrap();
+        // execute returns after the packet went out: no waiting needed.
+        assert_eq!(peers[1].drain_sent()[0].0, f);
+        let out = peers[2].drain_sent();
+        assert_eq!(out.len(), 1);
+        assert!(packet::checksum::verify_l4_csum(&out[0].0));
+        assert_eq!(key_of(&out[0].0).tp_dst, 25);
+        assert_eq!(dp.port_stats(3).unwrap().tx_packets, 1);
+        let ins = h.packet_ins.lock().clone();
+        assert_eq!((ins[0].1, ins[0].2), (u32::MAX, 7));
+        dp.execute(Some(1), &f, &[DpAction::Userspace { userdata: 8 }])
+            .unwrap();
+        assert_eq!(h.packet_ins.lock()[1].1, 1);
+        assert!(matches!(
+            dp.execute(None, &[], &acts),
+            Err(Error::FrameLength(0))
+        ));
+        assert!(matches!(
+            dp.execute(None, &vec![0u8; MAX_FRAME + 1], &acts),
+            Err(Error::FrameLength(_))
+        ));
+        // A runt frame is still sent (no header to rewrite).
+        dp.execute(None, &[1, 2, 3], &acts).unwrap();
+        assert_eq!(peers[2].drain_sent()[0].0, vec![1, 2, 3]);
+        assert_eq!(h.upcalls.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn revalidate_now_applies_changes_before_returning() {
+        let h = Fake::new(vec![DpAction::Output(2)]);
+        let (dp, peers) = setup(h.clone(), &three_ports());
+        let f = tcp_frame(1, 2, 10, false);
+        peers[0].inject(&f);
+        assert!(peers[1].recv_sent(T).is_some());
+        // The slow path changes without bumping the generation: the
+        // megaflow still forwards the old way...
+        *h.actions.lock() = vec![DpAction::Output(3)];
+        peers[0].inject(&f);
+        assert!(peers[1].recv_sent(T).is_some());
+        // ...until revalidate_now, which returns only when it is replaced.
+        assert!(dp.revalidate_now());
+        peers[0].inject(&f);
+        assert!(peers[2].recv_sent(T).is_some());
+        assert!(peers[1].drain_sent().is_empty());
+        assert_eq!(h.upcalls.load(Ordering::SeqCst), 1);
+        // A deleted translation (mask change) deletes the megaflow at once.
+        h.mask_dl_type.store(0xffff, Ordering::SeqCst);
+        assert!(dp.revalidate_now());
+        assert_eq!(dp.stats().flows, 0);
+        assert_eq!(h.deleted.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn flow_stats_deltas_reach_the_slow_path() {
+        let h = Fake::new(vec![DpAction::Output(2)]);
+        let (dp, peers) = setup(h.clone(), &three_ports());
+        let f = tcp_frame(1, 2, 10, false);
+        let len = f.len() as u64;
+        for _ in 0..5 {
+            peers[0].inject(&f);
+            assert!(peers[1].recv_sent(T).is_some());
+        }
+        assert!(dp.revalidate_now());
+        assert_eq!(
+            *h.pushed.lock(),
+            (4, 4 * len),
+            "upcalled packet not included"
+        );
+        assert!(dp.revalidate_now());
+        assert_eq!(*h.pushed.lock(), (4, 4 * len), "deltas, not totals");
+        for _ in 0..3 {
+            peers[0].inject(&f);
+            assert!(peers[1].recv_sent(T).is_some());
+        }
+        dp.flush_flows();
+        assert_eq!(*h.pushed.lock(), (7, 7 * len), "final push on delete");
+        assert_eq!(h.deleted.load(Ordering::SeqCst), 1);
+        // Cumulative counters in the dump are untouched by pushes.
+        peers[0].inject(&f);
+        peers[0].inject(&f);
+        assert!(peers[1].recv_sent(T).is_some());
+        assert!(peers[1].recv_sent(T).is_some());
+        assert!(dp
+            .dump_flows()
+            .contains(&format!("packets:1, bytes:{len},")));
     }
 
     #[test]
