@@ -9,32 +9,14 @@ use crate::flow::Flow;
 use std::fmt::Write;
 use std::net::Ipv6Addr;
 
-/// A flow match: field values and a bit mask (1 = must match), as OVS's
-/// `struct match`. Bits of `flow` outside `mask` are kept 0.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
-pub struct Match {
-    /// Values.
-    pub flow: Flow,
-    /// Mask.
-    pub mask: Flow,
-}
+/// The crate's match type (value + mask, OVS `struct match`).
+pub use crate::matching::Match;
 
-impl Match {
-    /// The match-everything match.
-    pub fn catchall() -> Match {
-        Match::default()
-    }
-
-    /// Sets `field` to `value` under `mask` (raw storage units, see
-    /// [`Field::get`]), keeping other bits of shared words.
-    pub fn set_masked(&mut self, field: Field, value: u128, mask: u128) {
-        field.put(&mut self.mask, mask);
-        field.put(&mut self.flow, value & mask);
-    }
-
-    fn zero_wildcarded(&mut self) {
-        self.flow = self.flow.masked(&self.mask);
-    }
+/// Sets `field` to `value` under `mask` (raw storage units, see
+/// [`Field::get`]), keeping other bits of words the field shares.
+pub fn set_raw(m: &mut Match, field: Field, value: u128, mask: u128) {
+    field.put(&mut m.mask, mask);
+    field.put(&mut m.flow, value & mask);
 }
 
 /// Parses a field value (OVS `mf_parse`): returns (value, mask) in the
@@ -260,11 +242,11 @@ pub fn set_field(m: &mut Match, field: Field, value: u128, mask: u128) {
             if mask == 0 {
                 clear_bits(m, 0x1fff & !0x1000 | 0x1000);
             } else if value as u16 == 0xffff {
-                m.set_masked(Field::VlanTci, 0, 0xffff);
+                set_raw(m, Field::VlanTci, 0, 0xffff);
             } else {
                 let tci = (m.flow.key.vlan_tci & !0x0fff) | (value as u16 & 0x0fff) | 0x1000;
                 let tm = m.mask.key.vlan_tci | 0x1fff;
-                m.set_masked(Field::VlanTci, u128::from(tci), u128::from(tm));
+                set_raw(m, Field::VlanTci, u128::from(tci), u128::from(tm));
             }
         }
         Field::DlVlanPcp | Field::VlanPcp => {
@@ -273,7 +255,7 @@ pub fn set_field(m: &mut Match, field: Field, value: u128, mask: u128) {
             } else {
                 let tci = (m.flow.key.vlan_tci & 0x0fff) | ((value as u16 & 7) << 13) | 0x1000;
                 let tm = m.mask.key.vlan_tci | 0xf000;
-                m.set_masked(Field::VlanTci, u128::from(tci), u128::from(tm));
+                set_raw(m, Field::VlanTci, u128::from(tci), u128::from(tm));
             }
         }
         Field::VlanVid => {
@@ -281,7 +263,7 @@ pub fn set_field(m: &mut Match, field: Field, value: u128, mask: u128) {
             let vm = mask as u16 & 0x1fff;
             let tci = (m.flow.key.vlan_tci & !0x1fff) | v;
             let tm = (m.mask.key.vlan_tci & !0x1fff) | vm;
-            m.set_masked(Field::VlanTci, u128::from(tci), u128::from(tm));
+            set_raw(m, Field::VlanTci, u128::from(tci), u128::from(tm));
         }
         Field::NwTos => {
             let tos = (m.flow.key.nw_tos & 3) | (value as u8 & 0xfc);
@@ -301,23 +283,26 @@ pub fn set_field(m: &mut Match, field: Field, value: u128, mask: u128) {
             m.mask.key.nw_tos = tm;
             m.flow.key.nw_tos = tos & tm;
         }
-        Field::ArpOp => m.set_masked(
+        Field::ArpOp => set_raw(
+            m,
             Field::NwProto,
             value & 0xff,
             if mask != 0 { 0xff } else { 0 },
         ),
-        Field::IcmpType | Field::Icmpv6Type => m.set_masked(
+        Field::IcmpType | Field::Icmpv6Type => set_raw(
+            m,
             Field::TcpSrc,
             value & 0xff,
             if mask != 0 { 0xffff } else { 0 },
         ),
-        Field::IcmpCode | Field::Icmpv6Code => m.set_masked(
+        Field::IcmpCode | Field::Icmpv6Code => set_raw(
+            m,
             Field::TcpDst,
             value & 0xff,
             if mask != 0 { 0xffff } else { 0 },
         ),
-        Field::TcpFlags => m.set_masked(field, value & 0x0fff, mask & 0x0fff),
-        _ => m.set_masked(field, value, mask),
+        Field::TcpFlags => set_raw(m, field, value & 0x0fff, mask & 0x0fff),
+        _ => set_raw(m, field, value, mask),
     }
 }
 
@@ -373,7 +358,7 @@ pub fn normalize(m: &mut Match) -> bool {
     if !ok(Prereq::Nd) {
         mk.nd_target = [0; 16];
     }
-    m.zero_wildcarded();
+    m.flow = m.flow.masked(&m.mask);
     *m != before
 }
 

@@ -325,7 +325,7 @@ fn parse_subfield_match(m: &mut Match, name: &str, value: &str) -> Result<(), St
     let old_m = sf.field.get(&m.mask);
     let mask = old_m | (ones << sf.ofs);
     let val = (old_v & !(ones << sf.ofs)) | (v << sf.ofs);
-    m.set_masked(sf.field, val, mask);
+    matching::set_raw(m, sf.field, val, mask);
     Ok(())
 }
 
