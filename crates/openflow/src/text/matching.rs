@@ -5,7 +5,6 @@
 use super::field::{prereq_ok, tcp_flag_name, Field, Prereq, Spelling, FRAG_NAMES};
 use super::lex::{parse_eth, parse_int, parse_ipv4_masked, parse_ipv6_masked, IntError};
 use super::port::{format_port, parse_port, PortNames, PortNumbers};
-use crate::flow::Flow;
 use std::fmt::Write;
 use std::net::Ipv6Addr;
 
