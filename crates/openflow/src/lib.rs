@@ -6,9 +6,11 @@
 //! names, widths, NXM/OXM codes, prerequisites) · [`matching::Match`]
 //! (value + mask) · [`actions::OfpAct`] (actions and instructions in one
 //! list) · [`msg`] (typed messages) · [`error::OfpError`] (OFPT_ERROR
-//! codes per version) · [`port`] (port numbers).
+//! codes per version) · [`port`] (port numbers) · [`codec`] (wire format:
+//! `decode`/`encode`, version negotiation) · `text` (ovs-ofctl syntax).
 
 pub mod actions;
+pub mod codec;
 pub mod error;
 pub mod flow;
 pub mod matching;
@@ -18,6 +20,7 @@ pub mod port;
 pub mod text;
 
 pub use actions::OfpAct;
+pub use codec::{decode, decode_with, encode, encode_into, negotiate, CodecOptions};
 pub use error::OfpError;
 pub use flow::Flow;
 pub use matching::Match;
