@@ -26,6 +26,7 @@ pub const OFPCML_NO_BUFFER: u16 = 0xffff;
 
 /// One action or instruction.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
+#[non_exhaustive]
 pub enum OfpAct {
     /// Output to `port` (may be reserved: NORMAL, FLOOD, ALL, IN_PORT, LOCAL,
     /// TABLE). `max_len` matters only for CONTROLLER (bytes to send).
