@@ -9,6 +9,7 @@
 pub mod backer;
 pub mod clock;
 pub mod config;
+pub mod connmgr;
 pub mod mac_learning;
 pub mod xlate;
 

@@ -1,0 +1,848 @@
+//! One OpenFlow connection (OVS `struct ofconn` with its `rconn`/`vconn`).
+//!
+//! Idea: a reader task owns all protocol state (negotiated version, flow
+//! format, table-id extension, packet-in format, miss_send_len, role, async
+//! configuration, open bundles) and handles one message at a time; a writer
+//! task drains a bounded queue of encoded messages into the socket.
+//!
+//! Invariants: replies are queued in request order and never dropped (the
+//! reader waits for room); asynchronous messages are dropped and counted
+//! when the queue is full or the event channel lagged; a service connection
+//! (management socket, `ptcp:`/`punix:` listener) receives no asynchronous
+//! message while its miss_send_len is 0, the value it starts with.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use openflow::codec::{self, CodecOptions};
+use openflow::msg::*;
+use openflow::OfpError;
+use parking_lot::Mutex;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{broadcast, mpsc, watch};
+
+use super::features;
+use super::ops::{AsyncEvent, SwitchOps};
+use super::wire;
+
+/// Kind of connection (OVS `enum ofconn_type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnKind {
+    /// A controller the switch connected to (active `tcp:`; not yet used):
+    /// starts with miss_send_len 128 and receives asynchronous messages.
+    Primary,
+    /// A management connection (`<bridge>.mgmt`, `ptcp:`, `punix:`): starts
+    /// with miss_send_len 0 and receives no asynchronous message until a
+    /// SET_CONFIG makes it non-zero.
+    Service,
+}
+
+/// Counters of one connection (or summed over many).
+#[derive(Debug, Default)]
+pub struct ConnStats {
+    /// Messages received (complete frames).
+    pub rx_msgs: AtomicU64,
+    /// Messages queued for sending.
+    pub tx_msgs: AtomicU64,
+    /// Asynchronous messages dropped because the output queue was full or
+    /// the connection fell behind the event channel.
+    pub async_dropped: AtomicU64,
+}
+
+/// OFPCR_ROLE_NOCHANGE.
+const ROLE_NOCHANGE: u32 = 0;
+/// OFPCR_ROLE_EQUAL.
+const ROLE_EQUAL: u32 = 1;
+/// OFPCR_ROLE_MASTER.
+const ROLE_MASTER: u32 = 2;
+/// OFPCR_ROLE_SLAVE.
+const ROLE_SLAVE: u32 = 3;
+
+/// OFPBCT_* bundle control types (OpenFlow 1.4 §7.3.9.1).
+const OFPBCT_OPEN_REQUEST: u16 = 0;
+const OFPBCT_CLOSE_REQUEST: u16 = 2;
+const OFPBCT_COMMIT_REQUEST: u16 = 4;
+const OFPBCT_DISCARD_REQUEST: u16 = 6;
+/// OFPBF_ATOMIC | OFPBF_ORDERED: the flags we know.
+const OFPBF_KNOWN: u16 = 3;
+
+/// Default miss_send_len of a primary connection (OFP_DEFAULT_MISS_SEND_LEN).
+const DEFAULT_MISS_SEND_LEN: u16 = 128;
+
+/// State shared by every connection of one bridge: master election.
+#[derive(Debug, Default)]
+pub struct BridgeShared {
+    /// Highest generation_id seen in a MASTER/SLAVE role request.
+    max_generation: Mutex<Option<u64>>,
+    /// Every live connection's role cell (to demote the old master).
+    roles: Mutex<Vec<std::sync::Weak<AtomicU32>>>,
+}
+
+/// Everything a connection needs besides its socket.
+pub struct ConnCtx {
+    /// Bridge name.
+    pub bridge: String,
+    /// The switch.
+    pub ops: Arc<dyn SwitchOps>,
+    /// Versions this connection may negotiate (bit n = wire version n).
+    pub allowed_versions: u32,
+    /// Service or primary.
+    pub kind: ConnKind,
+    /// Per-bridge shared state.
+    pub shared: Arc<BridgeShared>,
+    /// Becomes `true` when the bridge or listener goes away: close.
+    pub closed: watch::Receiver<bool>,
+    /// Output queue length in messages.
+    pub queue_len: usize,
+    /// Counters (may be shared by several connections).
+    pub stats: Arc<ConnStats>,
+}
+
+/// An open bundle (OpenFlow 1.4 §7.3.9).
+struct Bundle {
+    flags: u16,
+    closed: bool,
+    /// Each added flow_mod with the raw inner message (for error replies).
+    msgs: Vec<(Vec<u8>, FlowMod)>,
+}
+
+/// The per-connection protocol state.
+struct Conn {
+    ctx: ConnCtx,
+    tx: mpsc::Sender<Vec<u8>>,
+    version: u8,
+    config: SwitchConfig,
+    codec_opts: CodecOptions,
+    flow_format: u32,
+    packet_in_format: u32,
+    role: Arc<AtomicU32>,
+    async_cfg: Option<AsyncConfig>,
+    bundles: HashMap<u32, Bundle>,
+}
+
+/// Maximum OpenFlow message length.
+const MAX_MSG: usize = u16::MAX as usize;
+
+/// Runs one connection on `stream` until the peer closes it, a fatal
+/// protocol error occurs (bad framing, failed negotiation), or
+/// `ctx.closed` turns true.
+pub async fn run<S>(stream: S, ctx: ConnCtx)
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let (mut rd, mut wr) = tokio::io::split(stream);
+    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(ctx.queue_len.max(2));
+    let writer = tokio::spawn(async move {
+        while let Some(msg) = rx.recv().await {
+            if wr.write_all(&msg).await.is_err() {
+                return;
+            }
+        }
+        let _ = wr.shutdown().await;
+    });
+
+    let role = Arc::new(AtomicU32::new(ROLE_EQUAL));
+    ctx.shared.roles.lock().push(Arc::downgrade(&role));
+    let miss_send_len = match ctx.kind {
+        ConnKind::Primary => DEFAULT_MISS_SEND_LEN,
+        ConnKind::Service => 0,
+    };
+    let mut conn = Conn {
+        tx,
+        version: 0,
+        config: SwitchConfig {
+            flags: OFPC_FRAG_NORMAL,
+            miss_send_len,
+        },
+        codec_opts: CodecOptions::default(),
+        flow_format: NXFF_OPENFLOW10,
+        packet_in_format: NXPIF_STANDARD,
+        role,
+        async_cfg: None,
+        bundles: HashMap::new(),
+        ctx,
+    };
+    conn.main_loop(&mut rd).await;
+    let Conn { tx, ctx, role, .. } = conn;
+    drop(tx);
+    let _ = writer.await;
+    ctx.shared
+        .roles
+        .lock()
+        .retain(|w| w.strong_count() > 0 && !std::ptr::eq(w.as_ptr(), Arc::as_ptr(&role)));
+}
+
+/// Why the main loop should stop.
+struct Close;
+
+impl Conn {
+    async fn main_loop<R: AsyncRead + Unpin>(&mut self, rd: &mut R) {
+        let hello = wire::encode_hello(self.ctx.allowed_versions, 0);
+        if self.send(hello).await.is_err() {
+            return;
+        }
+        let mut events: Option<broadcast::Receiver<AsyncEvent>> = None;
+        let mut pending: Vec<u8> = Vec::with_capacity(4096);
+        let mut scratch = vec![0u8; 65536];
+        let mut closed = self.ctx.closed.clone();
+        loop {
+            tokio::select! {
+                n = rd.read(&mut scratch) => {
+                    let n = match n {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => n,
+                    };
+                    pending.extend_from_slice(&scratch[..n]);
+                    let mut start = 0;
+                    let mut stop = false;
+                    while let Some(h) = wire::parse_header(&pending[start..]) {
+                        let len = usize::from(h.length);
+                        if len < OFP_HEADER_LEN {
+                            // Framing is lost: answer and close (OVS closes too).
+                            let e = wire::encode_error(
+                                self.reply_version(h.version),
+                                h.xid,
+                                OfpError::BAD_REQUEST_BAD_LEN,
+                                &pending[start..start + OFP_HEADER_LEN],
+                            );
+                            let _ = self.send(e).await;
+                            stop = true;
+                            break;
+                        }
+                        if pending.len() - start < len {
+                            break;
+                        }
+                        let msg = pending[start..start + len].to_vec();
+                        start += len;
+                        self.ctx.stats.rx_msgs.fetch_add(1, Ordering::Relaxed);
+                        if self.handle(&h, &msg).await.is_err() {
+                            stop = true;
+                            break;
+                        }
+                        if events.is_none() && self.version != 0 {
+                            events = self.ctx.ops.subscribe(&self.ctx.bridge);
+                        }
+                    }
+                    if stop {
+                        return;
+                    }
+                    pending.drain(..start);
+                    debug_assert!(pending.len() < MAX_MSG);
+                }
+                ev = recv_event(&mut events) => {
+                    match ev {
+                        Ok(ev) => self.relay(ev),
+                        Err(broadcast::error::RecvError::Lagged(n)) => {
+                            self.ctx.stats.async_dropped.fetch_add(n, Ordering::Relaxed);
+                        }
+                        Err(broadcast::error::RecvError::Closed) => events = None,
+                    }
+                }
+                r = closed.changed() => {
+                    if r.is_err() || *closed.borrow() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Queues a message, waiting for room (replies are never dropped).
+    async fn send(&self, msg: Vec<u8>) -> Result<(), Close> {
+        self.ctx.stats.tx_msgs.fetch_add(1, Ordering::Relaxed);
+        self.tx.send(msg).await.map_err(|_| Close)
+    }
+
+    async fn reply(&self, xid: u32, msg: &OfpMessage) -> Result<(), Close> {
+        self.send(codec::encode(self.version, xid, msg)).await
+    }
+
+    async fn error(&self, request: &[u8], e: OfpError) -> Result<(), Close> {
+        self.send(wire::error_reply(self.version, request, e)).await
+    }
+
+    /// The version to use for an error before negotiation completes.
+    fn reply_version(&self, peer: u8) -> u8 {
+        if self.version != 0 {
+            self.version
+        } else {
+            peer.clamp(1, wire::highest_version(self.ctx.allowed_versions).max(1))
+        }
+    }
+
+    fn role(&self) -> u32 {
+        self.role.load(Ordering::Acquire)
+    }
+
+    async fn handle(&mut self, h: &OfpHeader, msg: &[u8]) -> Result<(), Close> {
+        if self.version == 0 {
+            return self.handle_hello(h, msg).await;
+        }
+        if h.type_ == wire::OFPT_HELLO {
+            return Ok(());
+        }
+        if h.version != self.version {
+            return self.error(msg, OfpError::BAD_REQUEST_BAD_VERSION).await;
+        }
+        if h.type_ == wire::OFPT_ECHO_REQUEST {
+            return self.send(wire::echo_reply(self.version, msg)).await;
+        }
+        match codec::decode_with(msg, &self.codec_opts) {
+            Ok((_, m)) => self.dispatch(h.xid, msg, m).await,
+            Err(e) => {
+                tracing::debug!("{}: bad message from controller: {e}", self.ctx.bridge);
+                self.error(msg, e).await
+            }
+        }
+    }
+
+    async fn handle_hello(&mut self, h: &OfpHeader, msg: &[u8]) -> Result<(), Close> {
+        let ours = self.ctx.allowed_versions;
+        if h.type_ != wire::OFPT_HELLO {
+            let e = wire::encode_error(
+                self.reply_version(h.version),
+                h.xid,
+                OfpError::HELLO_FAILED_EPERM,
+                b"Expected HELLO as the first message.",
+            );
+            let _ = self.send(e).await;
+            return Err(Close);
+        }
+        let Some(theirs) = wire::decode_hello_versions(msg) else {
+            let e = wire::error_reply(
+                self.reply_version(h.version),
+                msg,
+                OfpError::BAD_REQUEST_BAD_LEN,
+            );
+            let _ = self.send(e).await;
+            return Err(Close);
+        };
+        match wire::negotiate(ours, theirs) {
+            Some(v) => {
+                self.version = v;
+                tracing::debug!("{}: negotiated OpenFlow version 0x{v:02x}", self.ctx.bridge);
+                Ok(())
+            }
+            None => {
+                let text = wire::hello_failed_text(ours, theirs);
+                tracing::info!("{}: version negotiation failed: {text}", self.ctx.bridge);
+                // In a version the peer can parse: the highest it offered.
+                let v = wire::highest_version(theirs).max(1);
+                let e = wire::encode_error(
+                    v,
+                    h.xid,
+                    OfpError::HELLO_FAILED_INCOMPATIBLE,
+                    text.as_bytes(),
+                );
+                let _ = self.send(e).await;
+                Err(Close)
+            }
+        }
+    }
+
+    /// Rejects state-changing requests from a slave (OFPBRC_IS_SLAVE).
+    fn check_not_slave(&self) -> Result<(), OfpError> {
+        if self.role() == ROLE_SLAVE {
+            Err(OfpError::BAD_REQUEST_IS_SLAVE)
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn dispatch(&mut self, xid: u32, raw: &[u8], m: OfpMessage) -> Result<(), Close> {
+        let ops = self.ctx.ops.clone();
+        let bridge = self.ctx.bridge.clone();
+        let bridge = bridge.as_str();
+        match m {
+            OfpMessage::EchoRequest(data) => self.reply(xid, &OfpMessage::EchoReply(data)).await,
+            OfpMessage::EchoReply(_) | OfpMessage::Hello(_) => Ok(()),
+            OfpMessage::Error(e) => {
+                tracing::info!("{bridge}: controller sent error {}", e.error.name());
+                Ok(())
+            }
+            OfpMessage::FeaturesRequest => {
+                let Some(dpid) = ops.datapath_id(bridge) else {
+                    return self.error(raw, OfpError::BAD_REQUEST_EPERM).await;
+                };
+                let ports = if self.version == OFP10_VERSION {
+                    ops.port_descs(bridge).unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
+                let reply = FeaturesReply {
+                    datapath_id: dpid,
+                    n_buffers: 0,
+                    n_tables: features::N_TABLES,
+                    auxiliary_id: 0,
+                    capabilities: features::capabilities(self.version),
+                    actions: features::actions_bitmap(self.version),
+                    ports,
+                };
+                self.reply(xid, &OfpMessage::FeaturesReply(reply)).await
+            }
+            OfpMessage::GetConfigRequest => {
+                self.reply(xid, &OfpMessage::GetConfigReply(self.config))
+                    .await
+            }
+            OfpMessage::SetConfig(c) => {
+                self.config = c;
+                Ok(())
+            }
+            OfpMessage::FlowMod(fm) | OfpMessage::NxFlowMod(fm) => {
+                let fm = self.resolve_table(fm);
+                let r = self
+                    .check_not_slave()
+                    .and_then(|_| ops.flow_mod(bridge, &fm));
+                self.result(raw, r).await
+            }
+            OfpMessage::PacketOut(po) => {
+                let r = self
+                    .check_not_slave()
+                    .and_then(|_| ops.packet_out(bridge, &po));
+                self.result(raw, r).await
+            }
+            OfpMessage::PortMod(pm) => {
+                let r = self
+                    .check_not_slave()
+                    .and_then(|_| ops.port_mod(bridge, &pm));
+                self.result(raw, r).await
+            }
+            OfpMessage::GroupMod(body) => {
+                // Groups are not implemented: no group can be added, none exists.
+                let r = self.check_not_slave().and_then(|_| {
+                    match body.get(..2).map(|c| u16::from_be_bytes([c[0], c[1]])) {
+                        Some(0) => Err(OfpError::GROUP_MOD_FAILED_OUT_OF_GROUPS),
+                        Some(1) => Err(OfpError::GROUP_MOD_FAILED_UNKNOWN_GROUP),
+                        Some(2) => Ok(()),
+                        _ => Err(OfpError::GROUP_MOD_FAILED_BAD_COMMAND),
+                    }
+                });
+                self.result(raw, r).await
+            }
+            OfpMessage::MeterMod(body) => {
+                // Meters are not implemented (as a datapath without meter support).
+                let r = self.check_not_slave().and_then(|_| {
+                    match body.get(..2).map(|c| u16::from_be_bytes([c[0], c[1]])) {
+                        Some(0) => Err(OfpError::METER_MOD_FAILED_OUT_OF_METERS),
+                        Some(1) => Err(OfpError::METER_MOD_FAILED_UNKNOWN_METER),
+                        Some(2) => Ok(()),
+                        _ => Err(OfpError::METER_MOD_FAILED_UNKNOWN),
+                    }
+                });
+                self.result(raw, r).await
+            }
+            OfpMessage::MultipartRequest(req) => self.multipart(xid, raw, req).await,
+            OfpMessage::BarrierRequest => {
+                let ops = ops.clone();
+                let _ = tokio::task::spawn_blocking(move || ops.barrier()).await;
+                self.reply(xid, &OfpMessage::BarrierReply).await
+            }
+            OfpMessage::RoleRequest(r) => match self.role_request(r) {
+                Ok(reply) => self.reply(xid, &OfpMessage::RoleReply(reply)).await,
+                Err(e) => self.error(raw, e).await,
+            },
+            OfpMessage::GetAsyncRequest => {
+                let cfg = self.async_config();
+                self.reply(xid, &OfpMessage::GetAsyncReply(cfg)).await
+            }
+            OfpMessage::SetAsync(cfg) => {
+                self.async_cfg = Some(cfg);
+                Ok(())
+            }
+            OfpMessage::BundleControl(bc) => self.bundle_control(xid, raw, bc).await,
+            OfpMessage::BundleAdd(ba) => {
+                let r = self.bundle_add(xid, ba);
+                self.result(raw, r).await
+            }
+            OfpMessage::NxSetFlowFormat(f) => {
+                if f == NXFF_OPENFLOW10 || f == NXFF_NXM {
+                    self.flow_format = f;
+                    Ok(())
+                } else {
+                    self.error(raw, OfpError::BAD_REQUEST_EPERM).await
+                }
+            }
+            OfpMessage::NxFlowModTableId(on) => {
+                self.codec_opts.flow_mod_table_id = on;
+                Ok(())
+            }
+            OfpMessage::NxSetPacketInFormat(f) => {
+                if f == NXPIF_STANDARD || f == NXPIF_NXT_PACKET_IN2 {
+                    self.packet_in_format = f;
+                    Ok(())
+                } else {
+                    // NXT_PACKET_IN (format 1) is not implemented.
+                    self.error(raw, OfpError::BAD_REQUEST_EPERM).await
+                }
+            }
+            // Switch-to-controller messages and replies are not requests.
+            OfpMessage::FeaturesReply(_)
+            | OfpMessage::GetConfigReply(_)
+            | OfpMessage::PacketIn(_)
+            | OfpMessage::NxPacketIn2(_)
+            | OfpMessage::FlowRemoved(_)
+            | OfpMessage::PortStatus(_)
+            | OfpMessage::MultipartReply(_)
+            | OfpMessage::BarrierReply
+            | OfpMessage::RoleReply(_)
+            | OfpMessage::GetAsyncReply(_) => self.error(raw, OfpError::BAD_REQUEST_BAD_TYPE).await,
+        }
+    }
+
+    /// Sends the error of a request that has no reply on success.
+    async fn result(&self, raw: &[u8], r: Result<(), OfpError>) -> Result<(), Close> {
+        match r {
+            Ok(()) => Ok(()),
+            Err(e) => self.error(raw, e).await,
+        }
+    }
+
+    /// The table a flow_mod acts on (OVS semantics, compat doc §6): in
+    /// OpenFlow 1.0 without NXT_FLOW_MOD_TABLE_ID the table is unspecified:
+    /// ADD goes to table 0, MODIFY/DELETE act on every table; with the
+    /// extension, an ADD with table 0xff goes to table 0.
+    fn resolve_table(&self, mut fm: FlowMod) -> FlowMod {
+        if self.version == OFP10_VERSION
+            && fm.command == FlowModCommand::Add
+            && fm.table_id == OFPTT_ALL
+        {
+            fm.table_id = 0;
+        }
+        fm
+    }
+
+    fn async_config(&self) -> AsyncConfig {
+        self.async_cfg.unwrap_or(AsyncConfig {
+            // [master/equal, slave]: NO_MATCH|ACTION|INVALID_TTL packet-ins,
+            // every port status, every flow-removed reason (OVS defaults).
+            packet_in_mask: [0x7, 0],
+            port_status_mask: [0x7, 0x7],
+            flow_removed_mask: [0xf, 0],
+        })
+    }
+
+    fn role_request(&mut self, r: RoleMsg) -> Result<RoleMsg, OfpError> {
+        match r.role {
+            ROLE_NOCHANGE => {}
+            ROLE_EQUAL => self.role.store(ROLE_EQUAL, Ordering::Release),
+            ROLE_MASTER | ROLE_SLAVE => {
+                {
+                    let mut g = self.ctx.shared.max_generation.lock();
+                    if let Some(max) = *g {
+                        if (r.generation_id.wrapping_sub(max) as i64) < 0 {
+                            return Err(OfpError::ROLE_REQUEST_FAILED_STALE);
+                        }
+                    }
+                    *g = Some(r.generation_id);
+                }
+                if r.role == ROLE_MASTER {
+                    for w in self.ctx.shared.roles.lock().iter() {
+                        if let Some(other) = w.upgrade() {
+                            let _ = other.compare_exchange(
+                                ROLE_MASTER,
+                                ROLE_SLAVE,
+                                Ordering::AcqRel,
+                                Ordering::Acquire,
+                            );
+                        }
+                    }
+                }
+                self.role.store(r.role, Ordering::Release);
+            }
+            _ => return Err(OfpError::ROLE_REQUEST_FAILED_BAD_ROLE),
+        }
+        let generation_id = self.ctx.shared.max_generation.lock().unwrap_or(u64::MAX);
+        Ok(RoleMsg {
+            role: self.role(),
+            generation_id,
+        })
+    }
+
+    fn bundle_add(&mut self, xid: u32, ba: BundleAdd) -> Result<(), OfpError> {
+        self.check_not_slave()?;
+        let inner = wire::parse_header(&ba.message).ok_or(OfpError::BUNDLE_FAILED_MSG_BAD_LEN)?;
+        if usize::from(inner.length) != ba.message.len() {
+            return Err(OfpError::BUNDLE_FAILED_MSG_BAD_LEN);
+        }
+        if inner.xid != xid {
+            return Err(OfpError::BUNDLE_FAILED_MSG_BAD_XID);
+        }
+        let bundle = self.bundles.entry(ba.bundle_id).or_insert(Bundle {
+            flags: ba.flags,
+            closed: false,
+            msgs: Vec::new(),
+        });
+        if bundle.closed {
+            return Err(OfpError::BUNDLE_FAILED_BUNDLE_CLOSED);
+        }
+        if bundle.flags != ba.flags {
+            return Err(OfpError::BUNDLE_FAILED_BAD_FLAGS);
+        }
+        let (_, m) = codec::decode_with(&ba.message, &self.codec_opts)?;
+        match m {
+            OfpMessage::FlowMod(fm) | OfpMessage::NxFlowMod(fm) => {
+                let fm = self.resolve_table(fm);
+                if let Some(b) = self.bundles.get_mut(&ba.bundle_id) {
+                    b.msgs.push((ba.message, fm));
+                }
+                Ok(())
+            }
+            _ => Err(OfpError::BUNDLE_FAILED_MSG_UNSUP),
+        }
+    }
+
+    async fn bundle_control(&mut self, xid: u32, raw: &[u8], bc: BundleCtrl) -> Result<(), Close> {
+        if let Err(e) = self.check_not_slave() {
+            return self.error(raw, e).await;
+        }
+        if bc.flags & !OFPBF_KNOWN != 0 {
+            return self.error(raw, OfpError::BUNDLE_FAILED_BAD_FLAGS).await;
+        }
+        let id = bc.bundle_id;
+        let r: Result<(), OfpError> = match bc.type_ {
+            OFPBCT_OPEN_REQUEST => match self.bundles.entry(id) {
+                std::collections::hash_map::Entry::Occupied(_) => {
+                    Err(OfpError::BUNDLE_FAILED_BUNDLE_EXIST)
+                }
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(Bundle {
+                        flags: bc.flags,
+                        closed: false,
+                        msgs: Vec::new(),
+                    });
+                    Ok(())
+                }
+            },
+            OFPBCT_CLOSE_REQUEST => match self.bundles.get_mut(&id) {
+                None => Err(OfpError::BUNDLE_FAILED_BAD_ID),
+                Some(b) if b.closed => Err(OfpError::BUNDLE_FAILED_BUNDLE_CLOSED),
+                Some(b) if b.flags != bc.flags => Err(OfpError::BUNDLE_FAILED_BAD_FLAGS),
+                Some(b) => {
+                    b.closed = true;
+                    Ok(())
+                }
+            },
+            OFPBCT_COMMIT_REQUEST => match self.bundles.remove(&id) {
+                None => Err(OfpError::BUNDLE_FAILED_BAD_ID),
+                Some(b) if b.flags != bc.flags => Err(OfpError::BUNDLE_FAILED_BAD_FLAGS),
+                Some(b) => {
+                    let fms: Vec<FlowMod> = b.msgs.iter().map(|(_, fm)| fm.clone()).collect();
+                    match self.ctx.ops.flow_mods_atomic(&self.ctx.bridge, &fms) {
+                        Ok(()) => Ok(()),
+                        Err((i, e)) => {
+                            if let Some((inner, _)) = b.msgs.get(i) {
+                                self.error(inner, e).await?;
+                            }
+                            Err(OfpError::BUNDLE_FAILED_MSG_FAILED)
+                        }
+                    }
+                }
+            },
+            OFPBCT_DISCARD_REQUEST => match self.bundles.remove(&id) {
+                None => Err(OfpError::BUNDLE_FAILED_BAD_ID),
+                Some(_) => Ok(()),
+            },
+            _ => Err(OfpError::BUNDLE_FAILED_BAD_TYPE),
+        };
+        match r {
+            Ok(()) => {
+                let reply = BundleCtrl {
+                    bundle_id: id,
+                    type_: bc.type_ + 1,
+                    flags: bc.flags,
+                };
+                self.reply(xid, &OfpMessage::BundleControl(reply)).await
+            }
+            Err(e) => self.error(raw, e).await,
+        }
+    }
+
+    async fn multipart(
+        &mut self,
+        xid: u32,
+        raw: &[u8],
+        req: MultipartRequest,
+    ) -> Result<(), Close> {
+        use MultipartReplyBody as B;
+        use MultipartRequestBody as R;
+        let ops = self.ctx.ops.clone();
+        let bridge = self.ctx.bridge.clone();
+        let bridge = bridge.as_str();
+        let no_bridge = OfpError::BAD_REQUEST_EPERM;
+        let r: Result<(), OfpError> = match req.body {
+            R::Desc => return self.reply(xid, &mp(B::Desc(features::desc()))).await,
+            R::Flow(fr) => match ops.flow_stats(bridge, &fr) {
+                Ok(flows) => return self.send_parts(xid, flows, B::Flow).await,
+                Err(e) => Err(e),
+            },
+            R::NxFlow(fr) => match ops.flow_stats(bridge, &fr) {
+                Ok(flows) => return self.send_parts(xid, flows, B::NxFlow).await,
+                Err(e) => Err(e),
+            },
+            R::Aggregate(fr) => match ops.aggregate_stats(bridge, &fr) {
+                Ok(a) => return self.reply(xid, &mp(B::Aggregate(a))).await,
+                Err(e) => Err(e),
+            },
+            R::NxAggregate(fr) => match ops.aggregate_stats(bridge, &fr) {
+                Ok(a) => return self.reply(xid, &mp(B::NxAggregate(a))).await,
+                Err(e) => Err(e),
+            },
+            R::Table => match ops.table_stats(bridge) {
+                Some(t) => return self.send_parts(xid, t, B::Table).await,
+                None => Err(no_bridge),
+            },
+            R::TableFeatures(set) => {
+                if !set.is_empty() {
+                    // Changing table features is not supported (OVS: EPERM).
+                    Err(OfpError::TABLE_FEATURES_FAILED_EPERM)
+                } else {
+                    let n = ops
+                        .table_stats(bridge)
+                        .map(|t| t.len().min(usize::from(features::N_TABLES)) as u8)
+                        .unwrap_or(features::N_TABLES);
+                    return self
+                        .send_parts(xid, features::table_features(n), B::TableFeatures)
+                        .await;
+                }
+            }
+            R::PortStats { port_no } => match ops.port_stats(bridge, port_no) {
+                Some(p) => return self.send_parts(xid, p, B::PortStats).await,
+                None => Err(no_bridge),
+            },
+            R::PortDesc => match ops.port_descs(bridge) {
+                Some(p) => return self.send_parts(xid, p, B::PortDesc).await,
+                None => Err(no_bridge),
+            },
+            // No queues are configured: an empty reply.
+            R::Queue { .. } => return self.reply(xid, &mp(B::Queue(Vec::new()))).await,
+            // No groups or meters exist: empty lists.
+            R::Group { .. } => return self.reply(xid, &mp(B::Empty(6))).await,
+            R::GroupDesc => return self.reply(xid, &mp(B::Empty(7))).await,
+            R::Meter { .. } => return self.reply(xid, &mp(B::Empty(9))).await,
+            R::MeterConfig { .. } => return self.reply(xid, &mp(B::Empty(10))).await,
+            // Group and meter features are not implemented.
+            R::GroupFeatures | R::MeterFeatures => Err(OfpError::BAD_REQUEST_BAD_MULTIPART),
+        };
+        match r {
+            Ok(()) => Ok(()),
+            Err(e) => self.error(raw, e).await,
+        }
+    }
+
+    /// Sends `items` as one or more multipart replies, each under 64 KiB,
+    /// all but the last with OFPMPF_MORE (OpenFlow 1.3.5 §7.3.5).
+    async fn send_parts<T: Clone>(
+        &self,
+        xid: u32,
+        items: Vec<T>,
+        make: impl Fn(Vec<T>) -> MultipartReplyBody,
+    ) -> Result<(), Close> {
+        let whole = codec::encode(self.version, xid, &mp(make(items.clone())));
+        if whole.len() < MAX_MSG {
+            return self.send(whole).await;
+        }
+        let base = codec::encode(self.version, xid, &mp(make(Vec::new()))).len();
+        let room = MAX_MSG - base;
+        let mut parts: Vec<Vec<T>> = vec![Vec::new()];
+        let mut used = 0;
+        for item in items {
+            let size = codec::encode(self.version, xid, &mp(make(vec![item.clone()]))).len() - base;
+            let last = parts.last_mut().expect("parts is never empty");
+            if used + size > room && !last.is_empty() {
+                parts.push(Vec::new());
+                used = 0;
+            }
+            used += size;
+            parts.last_mut().expect("parts is never empty").push(item);
+        }
+        let n = parts.len();
+        for (i, part) in parts.into_iter().enumerate() {
+            let reply = MultipartReply {
+                flags: if i + 1 < n { OFPMPF_MORE } else { 0 },
+                body: make(part),
+            };
+            self.reply(xid, &OfpMessage::MultipartReply(reply)).await?;
+        }
+        Ok(())
+    }
+
+    /// Whether this connection wants asynchronous messages at all.
+    fn wants_async(&self) -> bool {
+        self.version != 0 && !(self.ctx.kind == ConnKind::Service && self.config.miss_send_len == 0)
+    }
+
+    /// Encodes and queues an asynchronous event if this connection's
+    /// settings ask for it; drops and counts it if the queue is full.
+    fn relay(&self, ev: AsyncEvent) {
+        if !self.wants_async() {
+            return;
+        }
+        let cfg = self.async_config();
+        let slot = usize::from(self.role() == ROLE_SLAVE);
+        let wanted = |mask: [u32; 2], reason: u8| reason < 32 && mask[slot] & (1 << reason) != 0;
+        let msg = match ev {
+            AsyncEvent::PacketIn(mut pi) => {
+                if !wanted(cfg.packet_in_mask, pi.reason) {
+                    return;
+                }
+                if pi.reason == 0 {
+                    // OFPR_NO_MATCH: cut to miss_send_len (0xffff = whole).
+                    let max = usize::from(self.config.miss_send_len);
+                    if self.config.miss_send_len != u16::MAX && pi.data.len() > max {
+                        pi.data.truncate(max);
+                    }
+                }
+                if self.packet_in_format == NXPIF_NXT_PACKET_IN2 {
+                    OfpMessage::NxPacketIn2(pi)
+                } else {
+                    OfpMessage::PacketIn(pi)
+                }
+            }
+            AsyncEvent::FlowRemoved(fr) => {
+                if !wanted(cfg.flow_removed_mask, fr.reason) {
+                    return;
+                }
+                if self.version == OFP10_VERSION
+                    && self.flow_format == NXFF_NXM
+                    && !codec::of10_expressible(&fr.match_)
+                {
+                    // Needs NXT_FLOW_REMOVED, which the codec does not
+                    // have: an OF1.0 flow_removed would misstate the match.
+                    self.ctx.stats.async_dropped.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+                OfpMessage::FlowRemoved(fr)
+            }
+            AsyncEvent::PortStatus(ps) => {
+                if !wanted(cfg.port_status_mask, ps.reason) {
+                    return;
+                }
+                OfpMessage::PortStatus(ps)
+            }
+        };
+        let bytes = codec::encode(self.version, 0, &msg);
+        match self.tx.try_send(bytes) {
+            Ok(()) => {
+                self.ctx.stats.tx_msgs.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(_) => {
+                self.ctx.stats.async_dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+fn mp(body: MultipartReplyBody) -> OfpMessage {
+    OfpMessage::MultipartReply(MultipartReply { flags: 0, body })
+}
+
+/// Waits for the next event, or forever when there is no subscription.
+async fn recv_event(
+    rx: &mut Option<broadcast::Receiver<AsyncEvent>>,
+) -> Result<AsyncEvent, broadcast::error::RecvError> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
