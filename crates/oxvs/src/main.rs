@@ -8,6 +8,7 @@
 
 mod appctl;
 mod daemon;
+mod ofctl;
 mod vsctl;
 
 fn usage() -> i32 {
@@ -27,6 +28,7 @@ fn main() {
         Some("daemon") => daemon::main(rest),
         Some("vsctl") => vsctl::main(rest),
         Some("appctl") => appctl::main(rest),
+        Some("ofctl") => ofctl::main(rest),
         Some("version" | "--version" | "-V") => {
             println!("oxvs {}", env!("CARGO_PKG_VERSION"));
             0
