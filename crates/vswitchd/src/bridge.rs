@@ -21,6 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use datapath::{Datapath, PortStats};
+use ofproto::connmgr::{ConnMgr, OfBridgeConfig};
 use ofproto::{Backer, BridgeConfig, InterfaceConfig, PortConfig, VlanMode};
 use ovsdb::datum::{Atom, Datum};
 use ovsdb::{Database, Row, Table};
@@ -50,6 +51,8 @@ pub struct Reconciler {
     datapath: Arc<Datapath>,
     backer: Arc<Backer>,
     ifaces: BTreeMap<String, OpenIface>,
+    /// OpenFlow listeners (management sockets, passive controllers), if any.
+    connmgr: Option<Arc<ConnMgr>>,
 }
 
 fn col<'a>(row: &'a Row, name: &str) -> Option<&'a Datum> {
@@ -154,7 +157,40 @@ impl Reconciler {
             datapath,
             backer,
             ifaces: BTreeMap::new(),
+            connmgr: None,
         }
+    }
+
+    /// Also keeps `connmgr`'s OpenFlow listeners in step with the bridges
+    /// (`Bridge.controller` targets, `Bridge.protocols`).
+    pub fn with_connmgr(mut self, connmgr: Arc<ConnMgr>) -> Reconciler {
+        self.connmgr = Some(connmgr);
+        self
+    }
+
+    /// The OpenFlow settings of every bridge row.
+    fn openflow_configs(db: &Database, bridge_rows: &[&Row]) -> Vec<OfBridgeConfig> {
+        let empty = Table::default();
+        let controllers_t = db.table("Controller").unwrap_or(&empty);
+        bridge_rows
+            .iter()
+            .map(|brow| OfBridgeConfig {
+                name: str_col(brow, "name"),
+                controllers: uuids(brow, "controller")
+                    .iter()
+                    .filter_map(|u| controllers_t.get(u))
+                    .map(|c| str_col(c, "target"))
+                    .collect(),
+                protocols: col(brow, "protocols")
+                    .map(|d| {
+                        d.keys
+                            .iter()
+                            .filter_map(|a| a.as_str().map(String::from))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            })
+            .collect()
     }
 
     /// Applies the configuration in `db` and returns the status updates to
@@ -378,6 +414,9 @@ impl Reconciler {
             });
         }
         self.backer.reconfigure(&configs);
+        if let Some(cm) = &self.connmgr {
+            cm.reconfigure(&Self::openflow_configs(db, &bridge_rows));
+        }
 
         // 6. Status back to the database.
         let mut ops = self.interface_status(&want, false);
@@ -454,6 +493,9 @@ impl Reconciler {
             tracing::info!("{}: removed interface {name}", open.bridge);
         }
         self.backer.reconfigure(&[]);
+        if let Some(cm) = &self.connmgr {
+            cm.reconfigure(&[]);
+        }
     }
 
     fn assign_ofports(&mut self, want: &BTreeMap<String, WantIface>) {

@@ -98,8 +98,13 @@ pub async fn run(paths: Paths, opts: Options) -> Result<(), DaemonError> {
         })
     };
 
+    let connmgr = ofproto::connmgr::ConnMgr::new(
+        ofproto::connmgr::BackerOps::new(backer.clone(), datapath.clone()),
+        paths.rundir.clone(),
+    );
     let idl = Idl::connect(server.connect_local(), "Open_vSwitch", None).await?;
-    let reconciler = Reconciler::new(datapath.clone(), backer.clone());
+    let reconciler =
+        Reconciler::new(datapath.clone(), backer.clone()).with_connmgr(connmgr.clone());
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tracing::info!("oxvs {} started", env!("CARGO_PKG_VERSION"));
     tokio::select! {
@@ -113,6 +118,8 @@ pub async fn run(paths: Paths, opts: Options) -> Result<(), DaemonError> {
         _ = exit_rx.recv() => tracing::info!("exit requested"),
     }
     ctl_task.abort();
+    // Closes OpenFlow connections and removes the management sockets.
+    connmgr.reconfigure(&[]);
     let _ = std::fs::remove_file(&ctl);
     let _ = std::fs::remove_file(paths.db_sock());
     Ok(())
