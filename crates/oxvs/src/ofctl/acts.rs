@@ -4,6 +4,7 @@
 //! were written side by side; fields are matched by name. Actions one side
 //! cannot express are reported as an error string (ovs-ofctl style).
 
+use openflow::actions::OFPR_ACTION;
 use openflow::mf::{Field as MfField, Subfield as MfSubfield};
 use openflow::port::OFPP_IN_PORT;
 use openflow::text::field::Field as TextField;
@@ -134,6 +135,15 @@ fn one_from_wire(a: &W) -> Option<T> {
             port: *port,
             max_len: *max_len,
         },
+        // OVS prints a plain controller output as `CONTROLLER:max_len`.
+        W::Controller {
+            max_len,
+            reason: OFPR_ACTION,
+            controller_id: 0,
+        } => T::Output {
+            port: openflow::port::OFPP_CONTROLLER,
+            max_len: *max_len,
+        },
         W::Controller {
             max_len,
             reason,
@@ -169,12 +179,22 @@ fn one_from_wire(a: &W) -> Option<T> {
         W::DecTtl => T::DecTtl { ids: Vec::new() },
         W::SetL4SrcPort(p) => T::SetL4Src(*p),
         W::SetL4DstPort(p) => T::SetL4Dst(*p),
-        W::SetField { field, value, mask } => T::SetField {
-            field: text_field(*field)?,
-            value: *value,
-            mask: *mask,
-            load: false,
-        },
+        W::SetField { field, value, mask } => {
+            // The two field tables may differ in width (e.g. vlan_vid 12/13
+            // bits vs 16): a whole-field mask stays whole.
+            let tf = text_field(*field)?;
+            let mask = if *mask == low_bits(field.n_bits()) {
+                low_bits(tf.n_bits())
+            } else {
+                *mask
+            };
+            T::SetField {
+                field: tf,
+                value: *value,
+                mask,
+                load: false,
+            }
+        }
         W::RegLoad { dst, value } => {
             let m = low_bits(u32::from(dst.n_bits)) << dst.ofs;
             T::SetField {

@@ -212,23 +212,11 @@ fn send_flow_mods(s: &mut Session, o: &Opts, target: &str, mods: &[Parsed]) -> R
     };
     if version == 1 {
         let tid = mods.iter().any(|p| p.spec.table_id != OFPTT_ALL);
-        let nxm = mods
-            .iter()
-            .any(|p| p.spec.usable_protocols & proto::OF10_STD == 0);
+        let nxm = mods.iter().any(|p| {
+            p.spec.usable_protocols & proto::OF10_STD == 0
+                || !codec::of10_expressible(&p.spec.r#match)
+        });
         set_of10(s, &mut v, &mut st, tid, nxm)?;
-    } else {
-        let bit = match version {
-            4 => proto::OF13,
-            5 => proto::OF14,
-            _ => proto::OF15,
-        };
-        if let Some(p) = mods.iter().find(|p| p.spec.usable_protocols & bit == 0) {
-            return Err(Fatal::msg(format!(
-                "none of the usable flow formats ({}) is among the allowed flow formats ({})",
-                proto::to_string(p.spec.usable_protocols),
-                proto::to_string(bit)
-            )));
-        }
     }
     let mut msgs = Vec::with_capacity(mods.len());
     for p in mods {
@@ -481,12 +469,7 @@ pub fn dump_flows(
                 out.push('\n');
                 for f in &fs {
                     out.push(' ');
-                    out.push_str(&oftext::format_flow_stats_entry(
-                        &entry(f, true),
-                        true,
-                        version,
-                        names,
-                    ));
+                    out.push_str(&format_entry(&entry(f, true), true, version, names));
                     out.push('\n');
                 }
             }
@@ -497,17 +480,42 @@ pub fn dump_flows(
         sort_flows(&mut collected, o);
         for f in &collected {
             out.push(' ');
-            out.push_str(&oftext::format_flow_stats_entry(
-                &entry(f, false),
-                !o.no_stats,
-                version,
-                names,
-            ));
+            out.push_str(&format_entry(&entry(f, false), !o.no_stats, version, names));
             out.push('\n');
         }
     }
     print!("{out}");
     Ok(())
+}
+
+/// One flow line. The actions are already in the wire version's form, so
+/// the text formatter is asked for no version conversion (version 0); in
+/// OpenFlow 1.1+ the only VLAN pop is OFPAT_POP_VLAN, printed `pop_vlan`.
+fn format_entry(
+    e: &oftext::FlowStatsEntry,
+    stats: bool,
+    version: u8,
+    names: Option<&oftext::PortNames>,
+) -> String {
+    let line = oftext::format_flow_stats_entry(e, stats, 0, names);
+    if version == 1 {
+        return line;
+    }
+    match line.rfind("actions=") {
+        Some(i) => {
+            let (head, acts) = line.split_at(i);
+            let acts: Vec<&str> = acts
+                .split(',')
+                .map(|a| match a {
+                    "strip_vlan" => "pop_vlan",
+                    "actions=strip_vlan" => "actions=pop_vlan",
+                    other => other,
+                })
+                .collect();
+            format!("{head}{}", acts.join(","))
+        }
+        None => line,
+    }
 }
 
 /// Flow stats as the text formatter takes them; ages only when printed
