@@ -220,8 +220,15 @@ impl Conn {
                             stop = true;
                             break;
                         }
-                        if events.is_none() && self.version != 0 {
-                            events = self.ctx.ops.subscribe(&self.ctx.bridge);
+                        // Subscribe only while asynchronous messages are
+                        // wanted, so an idle service connection costs the
+                        // event source nothing.
+                        if self.wants_async() != events.is_some() {
+                            events = if self.wants_async() {
+                                self.ctx.ops.subscribe(&self.ctx.bridge)
+                            } else {
+                                None
+                            };
                         }
                     }
                     if stop {

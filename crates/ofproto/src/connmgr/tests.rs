@@ -750,7 +750,8 @@ async fn service_connection_gets_async_only_after_miss_send_len() {
     // Make sure the connection has subscribed (it does after HELLO).
     c.send(1, &OfpMessage::BarrierRequest).await;
     c.recv().await;
-    s.fake.events.send(packet_in(200)).unwrap();
+    assert_eq!(s.fake.events.receiver_count(), 0, "not subscribed yet");
+    let _ = s.fake.events.send(packet_in(200));
     assert!(c.quiet(100).await, "no packet-in while miss_send_len is 0");
     c.send(
         2,
@@ -762,6 +763,7 @@ async fn service_connection_gets_async_only_after_miss_send_len() {
     .await;
     c.send(3, &OfpMessage::BarrierRequest).await;
     assert_eq!(c.recv().await.1, OfpMessage::BarrierReply);
+    assert_eq!(s.fake.events.receiver_count(), 1, "subscribed");
     s.fake.events.send(packet_in(200)).unwrap();
     let (h, m) = c.recv().await;
     assert_eq!(h.xid, 0);
