@@ -19,17 +19,25 @@
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use arc_swap::ArcSwap;
-use datapath::{FlowStats, UpcallHandler, Xlated};
+use datapath::{ControllerUserdata, Datapath, FlowStats, UpcallHandler, Xlated};
+use openflow::msg::{
+    AggregateStats, FlowMod, FlowStats as OfFlowStats, FlowStatsRequest, PacketIn, PacketOut,
+    PortDesc, TableStats, NO_BUFFER,
+};
+use openflow::{Match, OfpError};
 use packet::FlowKey;
 use parking_lot::Mutex;
+use tokio::sync::broadcast;
 
 use crate::clock::{Clock, MonotonicClock};
 use crate::config::BridgeConfig;
 use crate::mac_learning::{EthAddr, MacLearning};
-use crate::xlate::{self, XBundle, XConfig, OFPP_LOCAL};
+use crate::ofbridge::{AsyncEvent, CtlRegistry, OfBridge};
+use crate::table::valid_output_port;
+use crate::xlate::{self, XBundle, XConfig, XlateParams, OFPP_LOCAL};
 
 /// Every bridge of the switch; the datapath's upcall handler.
 pub struct Backer {
@@ -39,6 +47,10 @@ pub struct Backer {
     last: Mutex<Vec<BridgeConfig>>,
     generation: AtomicU64,
     clock: Arc<dyn Clock>,
+    /// Contexts of `controller` actions (userdata → bridge/table/cookie).
+    ctl: CtlRegistry,
+    /// The datapath, for packet-out (set after both exist).
+    datapath: Mutex<Option<Weak<Datapath>>>,
 }
 
 impl std::fmt::Debug for Backer {
@@ -88,6 +100,8 @@ impl Backer {
             last: Mutex::new(Vec::new()),
             generation: AtomicU64::new(0),
             clock,
+            ctl: CtlRegistry::default(),
+            datapath: Mutex::new(None),
         })
     }
 
@@ -114,23 +128,32 @@ impl Backer {
             return;
         }
         let old = self.xcfg.load_full();
-        let new = XConfig::new(bridges, |bc| {
-            let ml = old
-                .bridge(&bc.name)
-                .map(|b| b.ml.clone())
-                .unwrap_or_else(|| {
-                    Arc::new(Mutex::new(MacLearning::new(
-                        bc.mac_aging_time,
-                        bc.mac_table_size,
-                    )))
-                });
-            {
-                let mut ml = ml.lock();
-                ml.set_idle_time(bc.mac_aging_time);
-                ml.set_max_entries(bc.mac_table_size);
-            }
-            ml
-        });
+        let now_ns = self.clock.now_nanos();
+        let new = XConfig::with_state(
+            bridges,
+            |bc| {
+                let ml = old
+                    .bridge(&bc.name)
+                    .map(|b| b.ml.clone())
+                    .unwrap_or_else(|| {
+                        Arc::new(Mutex::new(MacLearning::new(
+                            bc.mac_aging_time,
+                            bc.mac_table_size,
+                        )))
+                    });
+                {
+                    let mut ml = ml.lock();
+                    ml.set_idle_time(bc.mac_aging_time);
+                    ml.set_max_entries(bc.mac_table_size);
+                }
+                ml
+            },
+            |bc| {
+                old.bridge(&bc.name)
+                    .map(|b| b.of.clone())
+                    .unwrap_or_else(|| Arc::new(OfBridge::new(now_ns)))
+            },
+        );
         let new = Arc::new(new);
         self.xcfg.store(new.clone());
 
@@ -224,9 +247,15 @@ impl Backer {
     pub fn run_periodic(&self) {
         let cfg = self.xcfg.load();
         let now = self.now();
+        let now_ns = self.clock.now_nanos();
         let mut changed = false;
         for b in &cfg.bridges {
             changed |= b.ml.lock().run(now);
+            let mut removed = Vec::new();
+            changed |= b.of.tables.write().expire(now_ns, &mut removed);
+            for fr in removed {
+                b.of.publish(AsyncEvent::FlowRemoved(fr));
+            }
         }
         if changed {
             self.bump();
@@ -258,26 +287,388 @@ impl Backer {
     }
 
     fn xlate_with(&self, key: &FlowKey, may_learn: bool) -> Xlated {
+        self.xlate_credit(key, may_learn, 0, 0)
+    }
+
+    /// Translates `key`, crediting `packets`/`bytes` to every rule it hits.
+    fn xlate_credit(&self, key: &FlowKey, may_learn: bool, packets: u64, bytes: u64) -> Xlated {
         let cfg = self.xcfg.load();
         let mut out = Xlated::default();
-        let outcome = xlate::xlate(&cfg, key, self.now(), may_learn, &mut out);
+        let mut p = XlateParams {
+            now: self.now(),
+            now_ns: self.clock.now_nanos(),
+            may_learn,
+            packets,
+            bytes,
+            ctl: Some(&self.ctl),
+            ..XlateParams::default()
+        };
+        let outcome = xlate::xlate_with(&cfg, key, &mut p, &mut out);
         if outcome.ml_changed {
             self.bump();
         }
         out
     }
+
+    /// Gives the backer the datapath it serves (for packet-out), which is
+    /// created after the backer.
+    pub fn set_datapath(&self, dp: Weak<Datapath>) {
+        *self.datapath.lock() = Some(dp);
+    }
+
+    /// Names of the bridges, in configuration order.
+    pub fn bridges(&self) -> Vec<String> {
+        self.xcfg
+            .load()
+            .bridges
+            .iter()
+            .map(|b| b.name.clone())
+            .collect()
+    }
+
+    /// The OpenFlow datapath id of `bridge` (FEATURES_REPLY), `None` if no
+    /// such bridge.
+    pub fn datapath_id(&self, bridge: &str) -> Option<u64> {
+        self.xcfg.load().bridge(bridge).map(|b| b.datapath_id)
+    }
+
+    /// The OpenFlow state of `bridge` (tables, event queues).
+    pub fn of_bridge(&self, bridge: &str) -> Option<Arc<OfBridge>> {
+        self.xcfg.load().bridge(bridge).map(|b| b.of.clone())
+    }
+
+    /// Applies an OpenFlow flow_mod to `bridge` (OpenFlow 1.3.5 §6.4; the
+    /// semantics are those of [`crate::table::OfTables::flow_mod`]), sends
+    /// FlowRemoved events for deleted rules with send_flow_rem, and bumps
+    /// the generation if a rule changed so that the datapath revalidates
+    /// (the caller's barrier then calls `Datapath::revalidate_now`).
+    ///
+    /// Errors: the flow_mod's OpenFlow error; `OFPBRC_BAD_TABLE_ID`… as
+    /// documented there; `OFPFMFC_UNKNOWN` if there is no such bridge;
+    /// `OFPBRC_BUFFER_UNKNOWN` for a `buffer_id` (oxvs buffers nothing).
+    pub fn flow_mod(&self, bridge: &str, fm: &FlowMod) -> Result<(), OfpError> {
+        let ofb = self
+            .of_bridge(bridge)
+            .ok_or(OfpError::FLOW_MOD_FAILED_UNKNOWN)?;
+        let now = self.clock.now_nanos();
+        let mut removed = Vec::new();
+        let changed = ofb.tables.write().flow_mod(fm, now, &mut removed)?;
+        for fr in removed {
+            ofb.publish(AsyncEvent::FlowRemoved(fr));
+        }
+        if changed {
+            self.bump();
+        }
+        if fm.buffer_id != NO_BUFFER {
+            return Err(OfpError::BAD_REQUEST_BUFFER_UNKNOWN);
+        }
+        Ok(())
+    }
+
+    /// Flow stats of `bridge` (OFPMP_FLOW / NXST_FLOW), ordered by table,
+    /// then priority (highest first), then age; durations from the backer's
+    /// clock in seconds + nanoseconds.
+    ///
+    /// Errors: `OFPBRC_BAD_TABLE_ID` for a table above 254 other than 0xff
+    /// (none exists), `OFPBRC_EPERM`-free otherwise; unknown bridge →
+    /// `OFPBRC_BAD_TABLE_ID`.
+    pub fn flow_stats(
+        &self,
+        bridge: &str,
+        req: &FlowStatsRequest,
+    ) -> Result<Vec<OfFlowStats>, OfpError> {
+        let ofb = self
+            .of_bridge(bridge)
+            .ok_or(OfpError::BAD_REQUEST_BAD_TABLE_ID)?;
+        let now = self.clock.now_nanos();
+        let t = ofb.tables.read();
+        Ok(t.flow_stats(req, now))
+    }
+
+    /// Aggregate stats of `bridge` (OFPMP_AGGREGATE). Errors as [`Backer::flow_stats`].
+    pub fn aggregate_stats(
+        &self,
+        bridge: &str,
+        req: &FlowStatsRequest,
+    ) -> Result<AggregateStats, OfpError> {
+        let ofb = self
+            .of_bridge(bridge)
+            .ok_or(OfpError::BAD_REQUEST_BAD_TABLE_ID)?;
+        let t = ofb.tables.read();
+        Ok(t.aggregate_stats(req))
+    }
+
+    /// Table stats of `bridge` (tables 0–253), `None` if no such bridge.
+    pub fn table_stats(&self, bridge: &str) -> Option<Vec<TableStats>> {
+        let ofb = self.of_bridge(bridge)?;
+        let t = ofb.tables.read();
+        Some(t.table_stats())
+    }
+
+    /// Port descriptions of `bridge` (OFPMP_PORT_DESC, FEATURES_REPLY in
+    /// OF1.0), in OpenFlow port order; `None` if no such bridge. Config
+    /// OFPPC_PORT_DOWN (1) when administratively down; state
+    /// OFPPS_LINK_DOWN (1) when the carrier is down, else OFPPS_LIVE (4);
+    /// features from the speed (10 Gb/s full duplex copper when unknown, as
+    /// OVS reports tap and internal devices); speeds in kb/s.
+    pub fn port_descs(&self, bridge: &str) -> Option<Vec<PortDesc>> {
+        let cfg = self.xcfg.load();
+        let b = cfg.bridge(bridge)?;
+        let mut out = Vec::new();
+        for &ofport in &b.ofports {
+            let Some((_, p)) = b.port(ofport) else {
+                continue;
+            };
+            let mbps = if p.speed_mbps == 0 {
+                10_000
+            } else {
+                p.speed_mbps
+            };
+            let speed_bit = match mbps {
+                0..=10 => 1 << 1,
+                11..=100 => 1 << 3,
+                101..=1000 => 1 << 5,
+                1001..=10_000 => 1 << 6,
+                10_001..=40_000 => 1 << 7,
+                40_001..=100_000 => 1 << 8,
+                100_001..=1_000_000 => 1 << 9,
+                _ => 1 << 10,
+            };
+            const OFPPF_COPPER: u32 = 1 << 11;
+            out.push(PortDesc {
+                port_no: ofport,
+                hw_addr: p.mac,
+                name: p.name.chars().take(15).collect(),
+                config: if p.admin_up { 0 } else { 1 },
+                state: if p.link_up { 4 } else { 1 },
+                curr: speed_bit | OFPPF_COPPER,
+                advertised: 0,
+                supported: 0,
+                peer: 0,
+                curr_speed: mbps.saturating_mul(1000),
+                max_speed: 0,
+            });
+        }
+        Some(out)
+    }
+
+    /// A receiver of `bridge`'s asynchronous messages (packet-ins from
+    /// `controller` actions, flow-removed, port-status), bounded to
+    /// [`crate::ofbridge::EVENT_QUEUE_LEN`] (a receiver that falls behind
+    /// gets `Lagged(n)`, the count of events it lost). `None` if no such
+    /// bridge. The subscription survives reconfigurations but not the
+    /// bridge's deletion.
+    pub fn subscribe(&self, bridge: &str) -> Option<broadcast::Receiver<AsyncEvent>> {
+        Some(self.of_bridge(bridge)?.subscribe())
+    }
+
+    /// OpenFlow packet-out (OpenFlow 1.3.5 §7.3.7): translates `po`'s actions
+    /// on its packet as if it had arrived on `po.in_port` (output:TABLE runs
+    /// the pipeline, crediting rules with one packet) and executes the
+    /// result with `Datapath::execute`.
+    ///
+    /// Errors: `OFPBRC_BUFFER_UNKNOWN` for a buffer id (nothing is
+    /// buffered); `OFPBRC_BAD_PORT` for an invalid `in_port`;
+    /// `OFPBAC_BAD_OUT_PORT` for an invalid output port; `OFPBRC_BAD_LEN`
+    /// for an empty or oversized frame; `OFPBRC_EPERM` with no such bridge
+    /// or datapath.
+    pub fn packet_out(&self, bridge: &str, po: &PacketOut) -> Result<(), OfpError> {
+        if po.buffer_id != NO_BUFFER {
+            return Err(OfpError::BAD_REQUEST_BUFFER_UNKNOWN);
+        }
+        if !(po.in_port < openflow::OFPP_MAX
+            || matches!(
+                po.in_port,
+                openflow::OFPP_LOCAL | openflow::port::OFPP_CONTROLLER | openflow::port::OFPP_NONE
+            ))
+        {
+            return Err(OfpError::BAD_REQUEST_BAD_PORT);
+        }
+        crate::table::check_ofpacts(&po.ofpacts, &Match::catchall(), 0).map_err(|e| {
+            if e == OfpError::BAD_INSTRUCTION_BAD_TABLE_ID {
+                OfpError::BAD_ACTION_BAD_OUT_PORT
+            } else {
+                e
+            }
+        })?;
+        for a in &po.ofpacts {
+            if let openflow::OfpAct::Output { port, .. } = a {
+                if !valid_output_port(*port) {
+                    return Err(OfpError::BAD_ACTION_BAD_OUT_PORT);
+                }
+            }
+        }
+        if po.data.is_empty() || po.data.len() > usize::from(u16::MAX) {
+            return Err(OfpError::BAD_REQUEST_BAD_LEN);
+        }
+        let cfg = self.xcfg.load_full();
+        let bi = cfg
+            .bridge_index(bridge)
+            .ok_or(OfpError::BAD_REQUEST_EPERM)?;
+        let odp_in = cfg.bridges[bi]
+            .port(po.in_port)
+            .and_then(|(_, p)| p.odp_port);
+        let mut key = FlowKey::extract(&po.data, odp_in.unwrap_or(u32::MAX)).unwrap_or_default();
+        key.in_port = odp_in.unwrap_or(u32::MAX);
+        let mut out = Xlated::default();
+        let mut p = XlateParams {
+            now: self.now(),
+            now_ns: self.clock.now_nanos(),
+            may_learn: true,
+            packets: 1,
+            bytes: po.data.len() as u64,
+            ctl: Some(&self.ctl),
+            ..XlateParams::default()
+        };
+        let outcome =
+            xlate::xlate_actions(&cfg, bi, &key, po.in_port, &po.ofpacts, &mut p, &mut out);
+        drop(cfg);
+        if outcome.ml_changed {
+            self.bump();
+        }
+        if out.actions.is_empty() {
+            return Ok(());
+        }
+        let dp = self.datapath.lock().as_ref().and_then(Weak::upgrade);
+        let Some(dp) = dp else {
+            return Err(OfpError::BAD_REQUEST_EPERM);
+        };
+        dp.execute(odp_in, &po.data, &out.actions).map_err(|e| {
+            tracing::warn!("packet-out: {e}");
+            OfpError::BAD_REQUEST_BAD_LEN
+        })
+    }
+
+    /// Number of events published on `bridge` while nobody listened.
+    pub fn events_unheard(&self, bridge: &str) -> Option<u64> {
+        Some(
+            self.of_bridge(bridge)?
+                .events_unheard
+                .load(Ordering::Relaxed),
+        )
+    }
+
+    /// `ofproto/trace BRIDGE FLOW`: the explanation of `flow_text`'s path
+    /// through `bridge`'s tables in OVS's format (see [`crate::trace`]).
+    /// No side effects (no learning, no counters).
+    ///
+    /// Errors: the message OVS prints, e.g. `unknown bridge` or a flow
+    /// syntax error.
+    pub fn trace(&self, bridge: &str, flow_text: &str) -> Result<String, String> {
+        let cfg = self.xcfg.load_full();
+        let bi = cfg
+            .bridge_index(bridge)
+            .ok_or_else(|| "no such bridge\n".to_string())?;
+        let (in_port, mut key) = crate::trace::parse_flow(flow_text).map_err(|e| e + "\n")?;
+        let b = &cfg.bridges[bi];
+        key.in_port = b
+            .port(in_port)
+            .and_then(|(_, p)| p.odp_port)
+            .unwrap_or(u32::MAX);
+        let flow = openflow::Flow::from_key(&key, in_port);
+        let mut lines = Vec::new();
+        let mut out = Xlated::default();
+        let mut p = XlateParams {
+            now: self.now(),
+            now_ns: self.clock.now_nanos(),
+            trace: Some(&mut lines),
+            ..XlateParams::default()
+        };
+        if key.in_port == u32::MAX {
+            // A port with no datapath port (or none at all): translate as
+            // OVS does, through the OpenFlow port only.
+            xlate::xlate_actions(
+                &cfg,
+                bi,
+                &key,
+                in_port,
+                &[openflow::OfpAct::Output {
+                    port: openflow::port::OFPP_TABLE,
+                    max_len: 0,
+                }],
+                &mut p,
+                &mut out,
+            );
+        } else {
+            xlate::xlate_with(&cfg, &key, &mut p, &mut out);
+        }
+        let final_flow = p.final_flow;
+        let mut s = format!(
+            "Flow: {}
+",
+            crate::trace::format_flow(&flow)
+        );
+        for l in lines {
+            s.push_str(l.trim_end());
+            s.push('\n');
+        }
+        s.push('\n');
+        s.push_str(&crate::trace::format_tail(&flow, final_flow.as_ref(), &out));
+        Ok(s)
+    }
+
+    fn deliver_packet_in(&self, packet: &[u8], key: &FlowKey, userdata: u64) {
+        let Some(ud) = ControllerUserdata::from_userdata(userdata) else {
+            return;
+        };
+        let cfg = self.xcfg.load();
+        let ctx = self.ctl.get(ud.recirc_id);
+        let by_port = cfg.odp_to_ofport(key.in_port);
+        let (bi, in_port) = match (&ctx, by_port) {
+            (_, Some((bi, ofport))) => (bi, ofport),
+            (Some(c), None) => match cfg.bridge_index(&c.bridge) {
+                Some(bi) => (bi, openflow::port::OFPP_CONTROLLER),
+                None => return,
+            },
+            (None, None) => return,
+        };
+        let b = &cfg.bridges[bi];
+        let mut metadata = Match::catchall();
+        metadata.set(openflow::Field::InPort, u128::from(in_port));
+        let len = if ud.max_len == openflow::actions::OFPCML_NO_BUFFER {
+            packet.len()
+        } else {
+            packet.len().min(usize::from(ud.max_len))
+        };
+        let pi = PacketIn {
+            buffer_id: NO_BUFFER,
+            total_len: packet.len() as u32,
+            reason: ud.reason,
+            table_id: ctx.as_ref().map_or(0, |c| c.table_id),
+            cookie: ctx.as_ref().map_or(u64::MAX, |c| c.cookie),
+            metadata,
+            data: packet[..len].to_vec(),
+            userdata: None,
+        };
+        b.of.publish(AsyncEvent::PacketIn(pi));
+    }
 }
 
 impl UpcallHandler for Backer {
-    /// Translates a missed packet, learning its source MAC.
-    fn upcall(&self, key: &FlowKey, _packet: &[u8]) -> Xlated {
-        self.xlate_with(key, true)
+    /// Translates a missed packet, learning its source MAC and counting it
+    /// in the rules it hits.
+    fn upcall(&self, key: &FlowKey, packet: &[u8]) -> Xlated {
+        self.xlate_credit(key, true, 1, packet.len() as u64)
     }
 
     /// Re-translates a megaflow; when it saw traffic (`stats.packets > 0`)
-    /// the source MAC is refreshed (or re-learned, or moved) as a packet would.
+    /// the source MAC is refreshed (or re-learned, or moved) as a packet
+    /// would, and the hits are credited to every rule the flow goes through.
     fn revalidate(&self, key: &FlowKey, stats: &FlowStats) -> Xlated {
-        self.xlate_with(key, stats.packets > 0)
+        self.xlate_credit(key, stats.packets > 0, stats.packets, stats.bytes)
+    }
+
+    /// Credits a deleted megaflow's last hits to its rules (by translating
+    /// it once more, without learning).
+    fn flow_deleted(&self, key: &FlowKey, stats: &FlowStats) {
+        if stats.packets > 0 {
+            let _ = self.xlate_credit(key, false, stats.packets, stats.bytes);
+        }
+    }
+
+    /// Queues an OpenFlow PACKET_IN for a `controller` action.
+    fn packet_in(&self, packet: &[u8], key: &FlowKey, userdata: u64) {
+        self.deliver_packet_in(packet, key, userdata);
     }
 
     fn generation(&self) -> u64 {

@@ -11,6 +11,12 @@ use std::time::Instant;
 pub trait Clock: Send + Sync {
     /// Seconds since an arbitrary fixed origin; never decreases.
     fn now_secs(&self) -> u64;
+
+    /// Nanoseconds since the same origin (flow durations, OpenFlow
+    /// `duration_nsec`). Default: `now_secs() * 1e9`.
+    fn now_nanos(&self) -> u64 {
+        self.now_secs().saturating_mul(1_000_000_000)
+    }
 }
 
 /// The real clock: seconds elapsed since the value was created
@@ -38,6 +44,10 @@ impl Default for MonotonicClock {
 impl Clock for MonotonicClock {
     fn now_secs(&self) -> u64 {
         self.epoch.elapsed().as_secs()
+    }
+
+    fn now_nanos(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
 }
 

@@ -17,6 +17,9 @@ pub enum VlanMode {
 /// One bridge.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BridgeConfig {
+    /// OpenFlow datapath id (`Bridge.datapath_id`, from `other_config:datapath-id`
+    /// or the local port's MAC); `None` = derived from the bridge name.
+    pub datapath_id: Option<u64>,
     /// Bridge name (`Bridge.name`).
     pub name: String,
     /// Its ports.
@@ -43,7 +46,24 @@ pub struct PortConfig {
     pub interfaces: Vec<InterfaceConfig>,
 }
 
+impl Default for BridgeConfig {
+    /// An unnamed bridge with no ports and OVS's defaults (aging 300 s, 8192 MACs).
+    fn default() -> Self {
+        BridgeConfig {
+            datapath_id: None,
+            name: String::new(),
+            ports: Vec::new(),
+            mac_aging_time: 300,
+            mac_table_size: 8192,
+        }
+    }
+}
+
 /// One interface of a port (`Interface` row) after it was opened.
+///
+/// The link fields feed OpenFlow port descriptions (`ofp_port`, OpenFlow
+/// 1.3.5 §7.2.1); their defaults describe an up 10 Gb/s copper port with a
+/// zero MAC, as OVS reports a tap/internal device it knows nothing about.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InterfaceConfig {
     /// Interface name.
@@ -55,4 +75,27 @@ pub struct InterfaceConfig {
     pub odp_port: Option<u32>,
     /// For `type=patch`: `options:peer`, the peer interface's name.
     pub patch_peer: Option<String>,
+    /// Ethernet address (`Interface.mac_in_use`).
+    pub mac: [u8; 6],
+    /// Administratively up (`admin_state`); false sets OFPPC_PORT_DOWN.
+    pub admin_up: bool,
+    /// Carrier up (`link_state`); false sets OFPPS_LINK_DOWN.
+    pub link_up: bool,
+    /// Link speed in Mb/s (`link_speed` / 1e6); 0 = unknown (reported as 10 Gb/s like OVS).
+    pub speed_mbps: u32,
+}
+
+impl Default for InterfaceConfig {
+    fn default() -> Self {
+        InterfaceConfig {
+            name: String::new(),
+            ofport: 0,
+            odp_port: None,
+            patch_peer: None,
+            mac: [0; 6],
+            admin_up: true,
+            link_up: true,
+            speed_mbps: 0,
+        }
+    }
 }

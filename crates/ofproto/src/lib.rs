@@ -11,6 +11,9 @@ pub mod clock;
 pub mod config;
 pub mod connmgr;
 pub mod mac_learning;
+pub mod ofbridge;
+pub mod table;
+pub mod trace;
 pub mod xlate;
 
 #[cfg(test)]
@@ -20,3 +23,4 @@ pub use backer::Backer;
 pub use clock::{Clock, ManualClock, MonotonicClock};
 pub use config::{BridgeConfig, InterfaceConfig, PortConfig, VlanMode};
 pub use mac_learning::{MacEntry, MacLearning};
+pub use ofbridge::OfBridge;

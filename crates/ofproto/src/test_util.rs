@@ -30,6 +30,7 @@ pub fn port(
             ofport,
             odp_port: Some(odp),
             patch_peer: None,
+            ..Default::default()
         }],
     }
 }
@@ -51,6 +52,7 @@ pub fn patch(name: &str, ofport: u16, peer: &str) -> PortConfig {
             ofport,
             odp_port: None,
             patch_peer: Some(peer.to_string()),
+            ..Default::default()
         }],
     }
 }
@@ -61,6 +63,7 @@ pub fn bridge(name: &str, ports: Vec<PortConfig>) -> BridgeConfig {
         ports,
         mac_aging_time: 300,
         mac_table_size: 8192,
+        ..Default::default()
     }
 }
 

@@ -1,16 +1,22 @@
 //! Translation of a flow through the OpenFlow tables of the bridges into
 //! datapath actions (Open vSwitch `ofproto/ofproto-dpif-xlate.c`).
 //!
-//! Idea: translation walks one flow (a [`FlowKey`] whose `in_port` holds the
-//! OpenFlow port of the bridge being walked) through a bridge's rule table
-//! and executes the OpenFlow actions symbolically. Every field the walk reads
+//! Idea: translation walks one flow (an [`openflow::Flow`]: the packet's
+//! [`FlowKey`] with `in_port` = the OpenFlow port of the bridge being
+//! walked, plus metadata and registers, which start at 0) through a
+//! bridge's OpenFlow tables (goto_table, resubmit, action list and action
+//! set) and executes the OpenFlow actions symbolically on it. Every field the walk reads
 //! is recorded in the wildcard mask (`wc`), so that the resulting megaflow
 //! `(key & wc) -> actions` is valid for every packet that agrees on those
-//! bits. Two VLAN states are tracked: `flow.vlan_tci`, the VLAN the next
-//! output wants, and `base_tci`, the VLAN the packet in the datapath carries
-//! now; just before each datapath `Output` the difference is committed as
-//! `pop_vlan` / `push_vlan` actions (OVS `commit_vlan_action`), so a flood to
-//! ports of different VLAN modes emits the minimal action list in port order.
+//! bits (table lookups add the classifier's wildcard tracking; actions add
+//! what they read or write). Two header states are tracked: `flow`, the
+//! headers the next output wants, and `base`, the headers the packet in the
+//! datapath carries now; just before each datapath `Output` or `Userspace`
+//! the difference is committed as masked `set` actions and `pop_vlan` /
+//! `push_vlan` (OVS `commit_odp_actions`), so only changed headers are
+//! rewritten and a flood to ports of different VLAN modes emits the minimal
+//! action list in port order. Rules hit are credited with the packets given
+//! in [`XlateParams`] (revalidation passes the megaflow's stats delta).
 //!
 //! The NORMAL action follows OVS's `xlate_normal`: input VLAN from the
 //! port's `vlan_mode`/`tag`/`trunks`, drop of disallowed VLANs and reserved
@@ -32,13 +38,21 @@
 //!
 //! Performance: the configuration ([`XConfig`]) is immutable and shared
 //! (read through an `ArcSwap` by the [`crate::Backer`]); translation takes
-//! one short MAC-table lock per NORMAL action and allocates nothing but the
-//! actions vector.
+//! one short recursive read lock of the bridge's tables per table lookup
+//! (released before the actions run; the rule's actions are an `Arc`), one
+//! short MAC-table lock per NORMAL action, and allocates nothing but the
+//! actions vector (and an action set when Write-Actions is used).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use datapath::{DpAction, Xlated};
+use datapath::{ControllerUserdata, DpAction, EthKey, Ipv4Key, Ipv6Key, L4Proto, PortsKey, Xlated};
+use openflow::flow::Flow;
+use openflow::mf::{Field, Prereq};
+use openflow::port::{
+    OFPP_ALL, OFPP_CONTROLLER, OFPP_FLOOD, OFPP_IN_PORT, OFPP_NONE, OFPP_NORMAL, OFPP_TABLE,
+};
+use openflow::OfpAct;
 use packet::flow::{
     FlowKey, FLOW_NW_FRAG_ANY, FLOW_NW_FRAG_LATER, VLAN_CFI, VLAN_PCP_MASK, VLAN_VID_MASK,
 };
@@ -46,6 +60,7 @@ use parking_lot::Mutex;
 
 use crate::config::{BridgeConfig, PortConfig, VlanMode};
 use crate::mac_learning::{EthAddr, MacLearning};
+use crate::ofbridge::{CtlContext, CtlRegistry, OfBridge};
 
 /// OpenFlow port number of a bridge's local (internal) port, `OFPP_LOCAL`.
 pub const OFPP_LOCAL: u16 = 0xfffe;
@@ -69,6 +84,9 @@ const ARP_OP_REQUEST: u8 = 1;
 const ARP_OP_REPLY: u8 = 2;
 const IPPROTO_ICMP: u8 = 1;
 const IPPROTO_ICMPV6: u8 = 58;
+const IPPROTO_TCP: u8 = 6;
+const IPPROTO_UDP: u8 = 17;
+const IPPROTO_SCTP: u8 = 132;
 
 /// Whether `mac` is an address a bridge must never forward (OVS
 /// `eth_addr_is_reserved`): IEEE 802.1D reserved 01:80:c2:00:00:00–0f
@@ -139,44 +157,6 @@ impl std::fmt::Debug for VlanBitmap {
     }
 }
 
-/// One OpenFlow action of a rule (the subset oxvs executes so far).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OfAction {
-    /// `NORMAL`: L2 learning switch with VLANs.
-    Normal,
-    /// `output:PORT`: send to an OpenFlow port of the bridge (skipped if it
-    /// is the input port, as OpenFlow requires).
-    Output(u16),
-}
-
-/// One flow-table rule: a masked match, a priority and its actions.
-///
-/// The match is on the translation flow, whose `in_port` is the *OpenFlow*
-/// port number. A placeholder until the classifier crate takes over.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Rule {
-    /// Higher wins.
-    pub priority: u16,
-    /// Field values (already masked by `match_mask`).
-    pub match_value: FlowKey,
-    /// Significant bits of the match.
-    pub match_mask: FlowKey,
-    /// Actions; empty = drop.
-    pub actions: Vec<OfAction>,
-}
-
-impl Rule {
-    /// The rule every new bridge starts with: `priority=0 actions=NORMAL`.
-    pub fn default_normal() -> Rule {
-        Rule {
-            priority: 0,
-            match_value: FlowKey::default(),
-            match_mask: FlowKey::default(),
-            actions: vec![OfAction::Normal],
-        }
-    }
-}
-
 /// A reference to an interface of another (or the same) bridge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PeerRef {
@@ -197,6 +177,14 @@ pub struct XPort {
     pub odp_port: Option<u32>,
     /// For a patch port whose peer exists and points back: the peer.
     pub peer: Option<PeerRef>,
+    /// Ethernet address (port descriptions).
+    pub mac: [u8; 6],
+    /// Administratively up.
+    pub admin_up: bool,
+    /// Carrier up.
+    pub link_up: bool,
+    /// Speed in Mb/s, 0 = unknown.
+    pub speed_mbps: u32,
 }
 
 /// One port (OVSDB `Port`, OVS `xbundle`) with its VLAN settings resolved
@@ -265,6 +253,10 @@ impl XBundle {
                         i.odp_port
                     },
                     peer: None,
+                    mac: i.mac,
+                    admin_up: i.admin_up,
+                    link_up: i.link_up,
+                    speed_mbps: i.speed_mbps,
                 })
                 .collect(),
         }
@@ -359,10 +351,14 @@ pub struct XBridge {
     pub name: String,
     /// Ports, in configuration order (the flood order).
     pub bundles: Vec<XBundle>,
-    /// Table 0, highest priority first.
-    pub rules: Vec<Rule>,
+    /// OpenFlow datapath id.
+    pub datapath_id: u64,
     /// The bridge's MAC learning table (kept across reconfigurations).
     pub ml: Arc<Mutex<MacLearning>>,
+    /// Flow tables and controller queues (kept across reconfigurations).
+    pub of: Arc<OfBridge>,
+    /// Every OpenFlow port, ascending (FLOOD/ALL order).
+    pub ofports: Vec<u16>,
     /// OpenFlow port → (bundle index, interface index).
     by_ofport: HashMap<u16, (usize, usize)>,
     /// MAC-table port key → bundle index.
@@ -403,7 +399,17 @@ impl XConfig {
     /// drops.
     pub fn new(
         configs: &[BridgeConfig],
+        ml_for: impl FnMut(&BridgeConfig) -> Arc<Mutex<MacLearning>>,
+    ) -> XConfig {
+        Self::with_state(configs, ml_for, |_| Arc::new(OfBridge::new(0)))
+    }
+
+    /// As [`XConfig::new`], with `of_for` supplying each bridge's OpenFlow
+    /// state (flow tables, event queues) as well.
+    pub fn with_state(
+        configs: &[BridgeConfig],
         mut ml_for: impl FnMut(&BridgeConfig) -> Arc<Mutex<MacLearning>>,
+        mut of_for: impl FnMut(&BridgeConfig) -> Arc<OfBridge>,
     ) -> XConfig {
         let mut cfg = XConfig::default();
         // Interface name -> (bridge, ofport, patch peer name).
@@ -445,11 +451,15 @@ impl XConfig {
                 }
             }
             cfg.by_name.insert(bc.name.clone(), bi);
+            let mut ofports: Vec<u16> = by_ofport.keys().copied().collect();
+            ofports.sort_unstable();
             cfg.bridges.push(XBridge {
                 name: bc.name.clone(),
+                datapath_id: bc.datapath_id.unwrap_or_else(|| default_dpid(&bc.name)),
                 bundles,
-                rules: vec![Rule::default_normal()],
                 ml: ml_for(bc),
+                of: of_for(bc),
+                ofports,
                 by_ofport,
                 by_mac_key,
             });
@@ -478,6 +488,11 @@ impl XConfig {
         cfg
     }
 
+    /// The index of the bridge named `name`.
+    pub fn bridge_index(&self, name: &str) -> Option<usize> {
+        self.by_name.get(name).copied()
+    }
+
     /// The bridge named `name`.
     pub fn bridge(&self, name: &str) -> Option<&XBridge> {
         self.by_name.get(name).map(|&i| &self.bridges[i])
@@ -489,6 +504,17 @@ impl XConfig {
     }
 }
 
+/// A datapath id for a bridge without one: `0000` + 48 bits of a hash of
+/// its name with the locally administered bit set (OVS picks a random
+/// local MAC; a stable value keeps restarts consistent).
+pub fn default_dpid(name: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    ((h & 0xffff_ffff_ffff) | 0x0200_0000_0000) & !0x0100_0000_0000
+}
+
 /// What a translation did besides producing actions.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct XlateOutcome {
@@ -497,6 +523,28 @@ pub struct XlateOutcome {
     pub ml_changed: bool,
     /// The translation hit the depth or resubmit limit and became a drop.
     pub too_deep: bool,
+}
+
+/// Inputs of one translation besides the flow.
+#[derive(Default)]
+pub struct XlateParams<'a> {
+    /// Time in seconds (MAC learning).
+    pub now: u64,
+    /// Time in nanoseconds (rule `used` times).
+    pub now_ns: u64,
+    /// Side effects allowed (MAC learning).
+    pub may_learn: bool,
+    /// Packets to credit to every rule the flow goes through (0 = none).
+    pub packets: u64,
+    /// Bytes to credit with `packets`.
+    pub bytes: u64,
+    /// Where `controller` actions register their context (None: controller
+    /// actions become userspace actions with context id 0).
+    pub ctl: Option<&'a CtlRegistry>,
+    /// When tracing: the `ofproto/trace` lines are appended here.
+    pub trace: Option<&'a mut Vec<String>>,
+    /// Set when tracing: the flow at the end of translation.
+    pub final_flow: Option<Flow>,
 }
 
 /// Translates datapath flow `key` (whose `in_port` is a datapath port)
@@ -513,16 +561,37 @@ pub fn xlate(
     may_learn: bool,
     out: &mut Xlated,
 ) -> XlateOutcome {
-    out.actions.clear();
-    let mut wc = FlowKey {
-        in_port: u32::MAX,
-        recirc_id: u32::MAX,
-        dl_type: u16::MAX,
-        ..FlowKey::default()
+    let mut p = XlateParams {
+        now,
+        now_ns: now.saturating_mul(1_000_000_000),
+        may_learn,
+        ..XlateParams::default()
     };
+    xlate_with(cfg, key, &mut p, out)
+}
+
+/// The initial megaflow mask of a key (OVS `xlate_wc_init`): `in_port`,
+/// `recirc_id`, `dl_type`, and `nw_frag` for IP.
+fn wc_init(key: &FlowKey) -> Flow {
+    let mut wc = Flow::default();
+    wc.key.in_port = u32::MAX;
+    wc.key.recirc_id = u32::MAX;
+    wc.key.dl_type = u16::MAX;
     if is_ip_any(key) {
-        wc.nw_frag = FLOW_NW_FRAG_ANY | FLOW_NW_FRAG_LATER;
+        wc.key.nw_frag = FLOW_NW_FRAG_ANY | FLOW_NW_FRAG_LATER;
     }
+    wc
+}
+
+/// [`xlate`] with every option (stats crediting, controller registry, tracing).
+pub fn xlate_with(
+    cfg: &XConfig,
+    key: &FlowKey,
+    p: &mut XlateParams<'_>,
+    out: &mut Xlated,
+) -> XlateOutcome {
+    out.actions.clear();
+    let mut wc = wc_init(key);
     let mut outcome = XlateOutcome::default();
     let entry = if key.recirc_id == 0 {
         cfg.odp_to_ofport(key.in_port)
@@ -530,27 +599,19 @@ pub fn xlate(
         None
     };
     if let Some((bridge, ofport)) = entry {
-        let mut flow = *key;
-        flow.in_port = u32::from(ofport);
-        let mut ctx = Ctx {
+        let mut ctx = Ctx::new(
             cfg,
-            flow,
-            // A TCI without CFI is no header (OVS never produces one).
-            base_tci: if key.vlan_tci & VLAN_CFI != 0 {
-                key.vlan_tci
-            } else {
-                0
-            },
+            Flow::from_key(key, ofport),
+            key,
             wc,
-            actions: &mut out.actions,
-            depth: 0,
-            resubmits: 0,
-            error: false,
-            now,
-            may_learn,
-            ml_changed: false,
-        };
-        xlate_table(&mut ctx, bridge);
+            &mut out.actions,
+            p,
+        );
+        ctx.trace_bridge(bridge);
+        xlate_pipeline(&mut ctx, bridge, 0, None);
+        if ctx.tracing() {
+            ctx.p.final_flow = Some(ctx.flow);
+        }
         wc = ctx.wc;
         outcome = XlateOutcome {
             ml_changed: ctx.ml_changed,
@@ -560,26 +621,151 @@ pub fn xlate(
             out.actions.clear();
         }
     }
-    wc_finish(key, &mut wc);
-    out.mask = wc;
+    out.mask = finish_mask(key, &wc);
     outcome
 }
 
+/// Translates OpenFlow `acts` for a packet with key `key` entering bridge
+/// `bridge` on OpenFlow port `in_port` (OpenFlow packet-out, OVS
+/// `ofproto_packet_out`): the actions run as if they were a rule's in table
+/// 0; output to TABLE runs the pipeline.
+pub fn xlate_actions(
+    cfg: &XConfig,
+    bridge: usize,
+    key: &FlowKey,
+    in_port: u16,
+    acts: &[OfpAct],
+    p: &mut XlateParams<'_>,
+    out: &mut Xlated,
+) -> XlateOutcome {
+    out.actions.clear();
+    let wc = wc_init(key);
+    if bridge >= cfg.bridges.len() {
+        return XlateOutcome::default();
+    }
+    let mut ctx = Ctx::new(
+        cfg,
+        Flow::from_key(key, in_port),
+        key,
+        wc,
+        &mut out.actions,
+        p,
+    );
+    ctx.rule_cookie = u64::MAX;
+    ctx.trace_bridge(bridge);
+    xlate_pipeline(&mut ctx, bridge, 0, Some(acts));
+    let outcome = XlateOutcome {
+        ml_changed: ctx.ml_changed,
+        too_deep: ctx.error,
+    };
+    let wc = ctx.wc;
+    if ctx.error {
+        out.actions.clear();
+    }
+    out.mask = finish_mask(key, &wc);
+    outcome
+}
+
+/// The datapath mask of translation wildcards `wc` (pipeline-only fields
+/// dropped, `in_port`/`recirc_id` exact), after OVS `xlate_wc_finish`.
+fn finish_mask(key: &FlowKey, wc: &Flow) -> FlowKey {
+    let mut m = wc.key;
+    m.in_port = u32::MAX;
+    m.recirc_id = u32::MAX;
+    m.pad1 = [0; 2];
+    m.pad2 = [0; 2];
+    m.pad3 = [0; 2];
+    wc_finish(key, &mut m);
+    m
+}
+
 /// Translation state (OVS `xlate_ctx`, reduced).
-struct Ctx<'a> {
+struct Ctx<'a, 'p> {
     cfg: &'a XConfig,
     /// The flow as the current bridge sees it; `in_port` is an OpenFlow port.
-    flow: FlowKey,
-    /// `vlan_tci` of the packet in the datapath after the actions so far.
-    base_tci: u16,
-    wc: FlowKey,
+    flow: Flow,
+    /// The packet's headers in the datapath after the actions so far
+    /// (OVS `base_flow`); `vlan_tci` 0 when untagged.
+    base: FlowKey,
+    wc: Flow,
     actions: &'a mut Vec<DpAction>,
     depth: u32,
     resubmits: u32,
     error: bool,
-    now: u64,
-    may_learn: bool,
+    /// Stop executing actions (dec_ttl on TTL ≤ 1).
+    exit: bool,
     ml_changed: bool,
+    /// Table of the rule being executed, and its cookie.
+    table_id: u8,
+    rule_cookie: u64,
+    /// OpenFlow 1.1+ action set of the current bridge.
+    action_set: Vec<OfpAct>,
+    /// Trace indentation level.
+    indent: usize,
+    p: &'a mut XlateParams<'p>,
+}
+
+impl<'a, 'p> Ctx<'a, 'p> {
+    fn new(
+        cfg: &'a XConfig,
+        flow: Flow,
+        key: &FlowKey,
+        wc: Flow,
+        actions: &'a mut Vec<DpAction>,
+        p: &'a mut XlateParams<'p>,
+    ) -> Self {
+        let mut base = *key;
+        // A TCI without CFI is no header (OVS never produces one).
+        if base.vlan_tci & VLAN_CFI == 0 {
+            base.vlan_tci = 0;
+        }
+        Ctx {
+            cfg,
+            flow,
+            base,
+            wc,
+            actions,
+            depth: 0,
+            resubmits: 0,
+            error: false,
+            exit: false,
+            ml_changed: false,
+            table_id: 0,
+            rule_cookie: 0,
+            action_set: Vec::new(),
+            indent: 0,
+            p,
+        }
+    }
+
+    fn tracing(&self) -> bool {
+        self.p.trace.is_some()
+    }
+
+    /// A trace line at the current indentation plus `extra` spaces.
+    fn line(&mut self, extra: usize, text: &str) {
+        let pad = self.indent * 4 + extra;
+        if let Some(t) = self.p.trace.as_deref_mut() {
+            t.push(format!("{:pad$}{text}", ""));
+        }
+    }
+
+    /// A NORMAL explanation line (` -> ...` under the action).
+    fn note(&mut self, text: &str) {
+        if self.tracing() {
+            self.line(5, &format!("-> {text}"));
+        }
+    }
+
+    fn trace_bridge(&mut self, bridge: usize) {
+        if self.tracing() {
+            let head = format!("bridge(\"{}\")", self.cfg.bridges[bridge].name);
+            let dashes = "-".repeat(head.len());
+            self.line(0, "");
+            self.line(0, &head);
+            self.line(0, &dashes);
+        }
+    }
 }
 
 fn is_ip_any(flow: &FlowKey) -> bool {
@@ -604,51 +790,533 @@ fn wc_finish(key: &FlowKey, wc: &mut FlowKey) {
     }
 }
 
-fn or_mask(wc: &mut FlowKey, m: &FlowKey) {
-    for (a, b) in wc.words_mut().iter_mut().zip(m.words()) {
-        *a |= *b;
+/// ORs `bits` (a value of `field`'s width) into the field in `wc`.
+fn wc_field(wc: &mut Flow, field: Field, bits: u128) {
+    let old = field.get(wc);
+    field.set(wc, old | bits);
+}
+
+/// Whether prerequisite `p` holds for the flow now, un-wildcarding what it
+/// reads (OVS `mf_are_prereqs_ok` with a `wc`).
+fn prereq_ok(ctx: &mut Ctx<'_, '_>, p: Prereq) -> bool {
+    let k = ctx.flow.key;
+    let ip = is_ip_any(&k);
+    let proto = |ctx: &mut Ctx<'_, '_>, want: u8| {
+        ctx.wc.key.nw_proto = u8::MAX;
+        ip && k.nw_proto == want
+    };
+    match p {
+        Prereq::None => true,
+        Prereq::Vlan => {
+            ctx.wc.key.vlan_tci |= VLAN_CFI;
+            k.vlan_tci & VLAN_CFI != 0
+        }
+        Prereq::Arp => k.dl_type == ETH_TYPE_ARP || k.dl_type == 0x8035,
+        Prereq::Ipv4 => k.dl_type == ETH_TYPE_IP,
+        Prereq::Ipv6 => k.dl_type == ETH_TYPE_IPV6,
+        Prereq::IpAny => ip,
+        Prereq::Tcp => proto(ctx, IPPROTO_TCP),
+        Prereq::Udp => proto(ctx, IPPROTO_UDP),
+        Prereq::Sctp => proto(ctx, IPPROTO_SCTP),
+        Prereq::L4 => {
+            ctx.wc.key.nw_proto = u8::MAX;
+            ip && matches!(k.nw_proto, IPPROTO_TCP | IPPROTO_UDP | IPPROTO_SCTP)
+        }
+        Prereq::Icmpv4 => k.dl_type == ETH_TYPE_IP && proto(ctx, IPPROTO_ICMP),
+        Prereq::Icmpv6 => k.dl_type == ETH_TYPE_IPV6 && proto(ctx, IPPROTO_ICMPV6),
+        Prereq::Nd | Prereq::NdSolicit | Prereq::NdAdvert => {
+            if !(k.dl_type == ETH_TYPE_IPV6 && proto(ctx, IPPROTO_ICMPV6)) {
+                return false;
+            }
+            ctx.wc.key.tp_src |= 0xff;
+            ctx.wc.key.tp_dst |= 0xff;
+            let t = k.tp_src & 0xff;
+            k.tp_dst & 0xff == 0
+                && match p {
+                    Prereq::NdSolicit => t == 135,
+                    Prereq::NdAdvert => t == 136,
+                    _ => t == 135 || t == 136,
+                }
+        }
     }
 }
 
-/// Looks the flow up in table 0 of `bridge` and executes the winner.
-fn xlate_table(ctx: &mut Ctx<'_>, bridge: usize) {
+/// Runs one bridge's pipeline from `table` (or `acts` as if they were the
+/// matched rule's), then its action set (OpenFlow 1.3.5 §5.10).
+fn xlate_pipeline(ctx: &mut Ctx<'_, '_>, bridge: usize, table: u8, acts: Option<&[OfpAct]>) {
+    let saved_set = std::mem::take(&mut ctx.action_set);
+    match acts {
+        Some(a) => execute_list(ctx, bridge, a),
+        None => xlate_table(ctx, bridge, table),
+    }
+    if !ctx.action_set.is_empty() && !ctx.error && !ctx.exit {
+        let set = std::mem::take(&mut ctx.action_set);
+        if ctx.tracing() {
+            ctx.line(4, "");
+            ctx.line(4, "Executing action set:");
+        }
+        execute_list(ctx, bridge, &set);
+    }
+    ctx.action_set = saved_set;
+}
+
+/// Looks the flow up in `table` of `bridge` and executes the winner's
+/// actions and instructions; a miss drops (no controller table-miss).
+fn xlate_table(ctx: &mut Ctx<'_, '_>, bridge: usize, table: u8) {
     let cfg = ctx.cfg;
     let Some(b) = cfg.bridges.get(bridge) else {
         return;
     };
-    for rule in &b.rules {
-        or_mask(&mut ctx.wc, &rule.match_mask);
-        if ctx.flow.equal_under(&rule.match_value, &rule.match_mask) {
-            for action in &rule.actions {
-                match *action {
-                    OfAction::Normal => xlate_normal(ctx, bridge),
-                    OfAction::Output(port) => {
-                        if u32::from(port) != ctx.flow.in_port {
-                            compose_output(ctx, bridge, port);
-                        }
-                    }
-                }
-                if ctx.error {
-                    return;
-                }
-            }
-            return;
+    let hit = {
+        let t = b.of.tables.read_recursive();
+        t.lookup(
+            table,
+            &ctx.flow,
+            &mut ctx.wc,
+            ctx.p.packets,
+            ctx.p.bytes,
+            ctx.p.now_ns,
+        )
+    };
+    let Some(hit) = hit else {
+        if ctx.tracing() {
+            ctx.line(0, &format!("{table:2}. No match."));
+            ctx.line(4, "drop");
+        }
+        return;
+    };
+    if ctx.tracing() {
+        let m = crate::trace::format_match(&hit.match_);
+        let mut s = format!("{table:2}. ");
+        if !m.is_empty() {
+            s.push_str(&m);
+            s.push_str(", ");
+        }
+        s.push_str(&format!("priority {}", hit.priority));
+        if hit.cookie != 0 {
+            s.push_str(&format!(", cookie {:#x}", hit.cookie));
+        }
+        ctx.line(0, &s);
+        if hit.ofpacts.is_empty() {
+            ctx.line(4, "drop");
         }
     }
-    // Table miss: drop.
+    let (saved_table, saved_cookie) = (ctx.table_id, ctx.rule_cookie);
+    ctx.table_id = table;
+    ctx.rule_cookie = hit.cookie;
+    execute_list(ctx, bridge, &hit.ofpacts);
+    ctx.table_id = saved_table;
+    ctx.rule_cookie = saved_cookie;
+}
+
+/// The action-set slot of an action (one action per slot; OpenFlow 1.3.5
+/// §5.10) and its execution rank.
+fn set_slot(a: &OfpAct) -> (u8, Option<Field>) {
+    match a {
+        OfpAct::StripVlan | OfpAct::PopVlan => (1, None),
+        OfpAct::PushVlan(_) => (2, None),
+        OfpAct::DecTtl => (3, None),
+        OfpAct::SetField { field, .. } => (4, Some(*field)),
+        OfpAct::RegLoad { dst, .. } => (4, Some(dst.field)),
+        OfpAct::SetVlanVid(_) => (4, Some(Field::VlanVid)),
+        OfpAct::SetVlanPcp(_) => (4, Some(Field::VlanPcp)),
+        OfpAct::SetEthSrc(_) => (4, Some(Field::EthSrc)),
+        OfpAct::SetEthDst(_) => (4, Some(Field::EthDst)),
+        OfpAct::SetIpv4Src(_) => (4, Some(Field::IpSrc)),
+        OfpAct::SetIpv4Dst(_) => (4, Some(Field::IpDst)),
+        OfpAct::SetIpDscp(_) => (4, Some(Field::IpDscp)),
+        OfpAct::SetIpEcn(_) => (4, Some(Field::IpEcn)),
+        OfpAct::SetIpTtl(_) => (4, Some(Field::IpTtl)),
+        OfpAct::SetL4SrcPort(_) => (4, Some(Field::TpSrc)),
+        OfpAct::SetL4DstPort(_) => (4, Some(Field::TpDst)),
+        OfpAct::Group(_) => (6, None),
+        OfpAct::Output { .. } | OfpAct::Enqueue { .. } | OfpAct::Controller { .. } => (7, None),
+        _ => (5, None),
+    }
+}
+
+/// Merges Write-Actions `acts` into the action set: an action replaces the
+/// one already in its slot; the set stays sorted by execution rank.
+fn write_actions(set: &mut Vec<OfpAct>, acts: &[OfpAct]) {
+    for a in acts {
+        let slot = set_slot(a);
+        set.retain(|x| set_slot(x) != slot);
+        set.push(a.clone());
+    }
+    set.sort_by_key(|a| set_slot(a).0);
+}
+
+/// Executes an action list (OVS `do_xlate_actions`).
+fn execute_list(ctx: &mut Ctx<'_, '_>, bridge: usize, acts: &[OfpAct]) {
+    let n = acts.len();
+    for (i, a) in acts.iter().enumerate() {
+        if ctx.error || ctx.exit {
+            return;
+        }
+        if ctx.tracing() {
+            let text = crate::trace::format_action(a);
+            ctx.line(4, &text);
+        }
+        let last = i + 1 == n;
+        execute_one(ctx, bridge, a, last);
+    }
+}
+
+fn execute_one(ctx: &mut Ctx<'_, '_>, bridge: usize, a: &OfpAct, last: bool) {
+    match a {
+        OfpAct::Output { port, max_len } => xlate_output(ctx, bridge, *port, *max_len),
+        OfpAct::Enqueue { port, .. } => xlate_output(ctx, bridge, *port, 0),
+        OfpAct::Controller {
+            max_len,
+            reason,
+            controller_id,
+        } => compose_controller(ctx, bridge, *reason, *controller_id, *max_len),
+        OfpAct::SetVlanVid(vid) => {
+            ctx.wc.key.vlan_tci |= VLAN_VID_MASK | VLAN_CFI;
+            let t = ctx.flow.key.vlan_tci;
+            // OpenFlow 1.0 semantics: push a tag when there is none.
+            ctx.flow.key.vlan_tci = (t & !VLAN_VID_MASK) | (vid & VLAN_VID_MASK) | VLAN_CFI;
+        }
+        OfpAct::SetVlanPcp(pcp) => {
+            ctx.wc.key.vlan_tci |= VLAN_PCP_MASK | VLAN_CFI;
+            let t = ctx.flow.key.vlan_tci;
+            ctx.flow.key.vlan_tci = (t & !VLAN_PCP_MASK) | ((u16::from(*pcp) & 7) << 13) | VLAN_CFI;
+        }
+        OfpAct::StripVlan | OfpAct::PopVlan => {
+            ctx.wc.key.vlan_tci |= VLAN_CFI;
+            ctx.flow.key.vlan_tci = 0;
+        }
+        OfpAct::PushVlan(_) => {
+            ctx.wc.key.vlan_tci |= VLAN_CFI;
+            if ctx.flow.key.vlan_tci & VLAN_CFI == 0 {
+                ctx.flow.key.vlan_tci = VLAN_CFI;
+            } else {
+                // The datapath key has one VLAN header: a second tag is not
+                // representable, so the packet keeps its single tag.
+                ctx.note("push_vlan on a tagged packet is not supported, ignored");
+            }
+        }
+        OfpAct::SetEthSrc(m) => set_field(ctx, Field::EthSrc, be_u128(m), u128::MAX),
+        OfpAct::SetEthDst(m) => set_field(ctx, Field::EthDst, be_u128(m), u128::MAX),
+        OfpAct::SetIpv4Src(a) => {
+            if ctx.flow.key.dl_type == ETH_TYPE_IP {
+                set_field(ctx, Field::IpSrc, be_u128(a), u128::MAX)
+            }
+        }
+        OfpAct::SetIpv4Dst(a) => {
+            if ctx.flow.key.dl_type == ETH_TYPE_IP {
+                set_field(ctx, Field::IpDst, be_u128(a), u128::MAX)
+            }
+        }
+        OfpAct::SetIpDscp(d) => {
+            if is_ip_any(&ctx.flow.key) {
+                set_field(ctx, Field::IpDscp, u128::from(*d >> 2), u128::MAX)
+            }
+        }
+        OfpAct::SetIpEcn(e) => {
+            if is_ip_any(&ctx.flow.key) {
+                set_field(ctx, Field::IpEcn, u128::from(*e), u128::MAX)
+            }
+        }
+        OfpAct::SetIpTtl(t) => {
+            if is_ip_any(&ctx.flow.key) {
+                set_field(ctx, Field::IpTtl, u128::from(*t), u128::MAX)
+            }
+        }
+        OfpAct::SetL4SrcPort(p) => {
+            if prereq_ok(ctx, Prereq::L4) {
+                set_field(ctx, Field::TpSrc, u128::from(*p), u128::MAX)
+            }
+        }
+        OfpAct::SetL4DstPort(p) => {
+            if prereq_ok(ctx, Prereq::L4) {
+                set_field(ctx, Field::TpDst, u128::from(*p), u128::MAX)
+            }
+        }
+        OfpAct::DecTtl => {
+            if !is_ip_any(&ctx.flow.key) {
+                return;
+            }
+            ctx.wc.key.nw_ttl = u8::MAX;
+            if ctx.flow.key.nw_ttl > 1 {
+                ctx.flow.key.nw_ttl -= 1;
+            } else {
+                // OVS sends an invalid-TTL packet-in to controllers that
+                // asked for one; oxvs counts and drops.
+                ctx.cfg.bridges[bridge]
+                    .of
+                    .invalid_ttl
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                ctx.note("TTL exceeded, dropping");
+                ctx.exit = true;
+            }
+        }
+        OfpAct::SetField { field, value, mask } => {
+            if prereq_ok(ctx, field.prereq()) {
+                set_field(ctx, *field, *value, *mask);
+            }
+        }
+        OfpAct::RegLoad { dst, value } => {
+            if prereq_ok(ctx, dst.field.prereq()) {
+                let m = dst.mask();
+                let v = (value << dst.ofs.min(127)) & m;
+                set_field(ctx, dst.field, v, m);
+            }
+        }
+        OfpAct::RegMove { src, dst } => {
+            if prereq_ok(ctx, src.field.prereq()) && prereq_ok(ctx, dst.field.prereq()) {
+                let v = src.get(&ctx.flow);
+                wc_field(&mut ctx.wc, src.field, src.mask());
+                let m = dst.mask();
+                set_field(ctx, dst.field, (v << dst.ofs.min(127)) & m, m);
+            }
+        }
+        OfpAct::Resubmit { in_port, table } => {
+            xlate_resubmit(ctx, bridge, *in_port, table.unwrap_or(ctx.table_id), last)
+        }
+        OfpAct::Note(_) | OfpAct::Group(_) | OfpAct::Meter(_) => {}
+        OfpAct::ClearActions => ctx.action_set.clear(),
+        OfpAct::WriteActions(acts) => write_actions(&mut ctx.action_set, acts),
+        OfpAct::WriteMetadata { value, mask } => {
+            ctx.flow.metadata = (ctx.flow.metadata & !mask) | (value & mask);
+        }
+        OfpAct::GotoTable(t) => {
+            if *t > ctx.table_id {
+                xlate_table(ctx, bridge, *t);
+            }
+        }
+        _ => ctx.note("unsupported action, ignored"),
+    }
+}
+
+fn be_u128(bytes: &[u8]) -> u128 {
+    bytes.iter().fold(0, |a, &b| (a << 8) | u128::from(b))
+}
+
+/// Writes `value` under `mask` into `field` of the flow and un-wildcards
+/// the written bits (OVS `xlate_set_field`: a rewrite is decided by the
+/// packet's old value, so the megaflow matches it exactly).
+fn set_field(ctx: &mut Ctx<'_, '_>, field: Field, value: u128, mask: u128) {
+    let mask = mask & openflow::mf::low_bits(field.n_bits());
+    let old = field.get(&ctx.flow);
+    field.set(&mut ctx.flow, (old & !mask) | (value & mask));
+    wc_field(&mut ctx.wc, field, mask);
+}
+
+/// `resubmit(port,table)` (OVS `xlate_resubmit_resource_check` +
+/// `xlate_table_action`): bounded by [`MAX_DEPTH`] nesting and
+/// [`MAX_RESUBMITS`] in total; exceeding either drops the packet.
+fn xlate_resubmit(
+    ctx: &mut Ctx<'_, '_>,
+    bridge: usize,
+    in_port: Option<u16>,
+    table: u8,
+    last: bool,
+) {
+    if ctx.depth >= MAX_DEPTH || ctx.resubmits >= MAX_RESUBMITS {
+        tracing::warn!(
+            depth = ctx.depth,
+            "over max translation depth (resubmit loop?), dropping"
+        );
+        ctx.note("over max translation depth, dropping");
+        ctx.error = true;
+        return;
+    }
+    ctx.depth += 1;
+    ctx.resubmits += 1;
+    let saved_in = ctx.flow.key.in_port;
+    if let Some(p) = in_port.filter(|&p| p != OFPP_IN_PORT) {
+        ctx.flow.key.in_port = u32::from(p);
+    }
+    // Tail resubmits keep the trace flat, as OVS does.
+    let deeper = !last;
+    if deeper {
+        ctx.indent += 1;
+    }
+    xlate_table(ctx, bridge, table);
+    if deeper {
+        ctx.indent -= 1;
+    }
+    ctx.flow.key.in_port = saved_in;
+    ctx.depth -= 1;
+}
+
+/// `output:PORT` with OpenFlow's reserved ports (OVS `xlate_output_action`).
+fn xlate_output(ctx: &mut Ctx<'_, '_>, bridge: usize, port: u16, max_len: u16) {
+    let in_port = ctx.flow.in_port();
+    match port {
+        OFPP_NORMAL => xlate_normal(ctx, bridge),
+        OFPP_FLOOD | OFPP_ALL => {
+            let ports = &ctx.cfg.bridges[bridge].ofports;
+            for &p in ports {
+                if p != in_port {
+                    compose_output(ctx, bridge, p);
+                    if ctx.error {
+                        return;
+                    }
+                }
+            }
+        }
+        OFPP_IN_PORT => compose_output(ctx, bridge, in_port),
+        OFPP_CONTROLLER => {
+            compose_controller(ctx, bridge, openflow::actions::OFPR_ACTION, 0, max_len)
+        }
+        OFPP_TABLE => {
+            if ctx.depth < MAX_DEPTH {
+                ctx.depth += 1;
+                xlate_table(ctx, bridge, 0);
+                ctx.depth -= 1;
+            }
+        }
+        OFPP_NONE => {}
+        p => {
+            if p != in_port {
+                compose_output(ctx, bridge, p);
+            } else {
+                ctx.note("skipping output to input port");
+            }
+        }
+    }
+}
+
+/// Sends the packet to the controllers: pending header changes are
+/// committed, then a datapath `userspace` action carries the reason,
+/// controller id, `max_len` and a registry id for (bridge, table, cookie).
+fn compose_controller(ctx: &mut Ctx<'_, '_>, bridge: usize, reason: u8, id: u16, max_len: u16) {
+    commit(ctx);
+    let ctx_id = match ctx.p.ctl {
+        Some(reg) => reg.intern(&CtlContext {
+            bridge: ctx.cfg.bridges[bridge].name.clone(),
+            table_id: ctx.table_id,
+            cookie: ctx.rule_cookie,
+        }),
+        None => 0,
+    };
+    let ud = ControllerUserdata {
+        reason,
+        controller_id: id,
+        max_len,
+        recirc_id: ctx_id,
+    };
+    ctx.actions.push(DpAction::Userspace {
+        userdata: ud.to_userdata(),
+    });
+}
+
+/// Emits whatever datapath actions turn the packet's headers (`base`) into
+/// the flow's (OVS `commit_odp_actions`): Ethernet addresses, VLAN
+/// pop/push, IPv4/IPv6 fields, L4 ports, each as a masked set whose mask is
+/// the megaflow mask of that header (so it covers every written bit).
+fn commit(ctx: &mut Ctx<'_, '_>) {
+    let f = ctx.flow.key;
+    let b = ctx.base;
+    let wc = ctx.wc.key;
+    if f.dl_src != b.dl_src || f.dl_dst != b.dl_dst {
+        ctx.actions.push(DpAction::SetEthMasked {
+            key: EthKey {
+                src: f.dl_src,
+                dst: f.dl_dst,
+            },
+            mask: EthKey {
+                src: wc.dl_src,
+                dst: wc.dl_dst,
+            },
+        });
+        ctx.base.dl_src = f.dl_src;
+        ctx.base.dl_dst = f.dl_dst;
+    }
+    commit_vlan(ctx);
+    if f.dl_type == ETH_TYPE_IP
+        && (f.nw_src != b.nw_src
+            || f.nw_dst != b.nw_dst
+            || f.nw_tos != b.nw_tos
+            || f.nw_ttl != b.nw_ttl)
+    {
+        ctx.actions.push(DpAction::SetIpv4 {
+            key: Ipv4Key {
+                src: f.nw_src,
+                dst: f.nw_dst,
+                tos: f.nw_tos,
+                ttl: f.nw_ttl,
+            },
+            mask: Ipv4Key {
+                src: wc.nw_src,
+                dst: wc.nw_dst,
+                tos: wc.nw_tos,
+                ttl: wc.nw_ttl,
+            },
+        });
+        ctx.base.nw_src = f.nw_src;
+        ctx.base.nw_dst = f.nw_dst;
+        ctx.base.nw_tos = f.nw_tos;
+        ctx.base.nw_ttl = f.nw_ttl;
+    }
+    if f.dl_type == ETH_TYPE_IPV6
+        && (f.ipv6_src != b.ipv6_src
+            || f.ipv6_dst != b.ipv6_dst
+            || f.ipv6_label != b.ipv6_label
+            || f.nw_tos != b.nw_tos
+            || f.nw_ttl != b.nw_ttl)
+    {
+        ctx.actions.push(DpAction::SetIpv6 {
+            key: Ipv6Key {
+                src: f.ipv6_src,
+                dst: f.ipv6_dst,
+                label: f.ipv6_label,
+                tclass: f.nw_tos,
+                hlimit: f.nw_ttl,
+            },
+            mask: Ipv6Key {
+                src: wc.ipv6_src,
+                dst: wc.ipv6_dst,
+                label: wc.ipv6_label,
+                tclass: wc.nw_tos,
+                hlimit: wc.nw_ttl,
+            },
+        });
+        ctx.base.ipv6_src = f.ipv6_src;
+        ctx.base.ipv6_dst = f.ipv6_dst;
+        ctx.base.ipv6_label = f.ipv6_label;
+        ctx.base.nw_tos = f.nw_tos;
+        ctx.base.nw_ttl = f.nw_ttl;
+    }
+    if is_ip_any(&f) && (f.tp_src != b.tp_src || f.tp_dst != b.tp_dst) {
+        ctx.wc.key.nw_proto = u8::MAX;
+        let proto = match f.nw_proto {
+            IPPROTO_TCP => Some(L4Proto::Tcp),
+            IPPROTO_UDP => Some(L4Proto::Udp),
+            IPPROTO_SCTP => Some(L4Proto::Sctp),
+            _ => None,
+        };
+        if let Some(proto) = proto {
+            ctx.actions.push(DpAction::SetTransport {
+                proto,
+                key: PortsKey {
+                    src: f.tp_src,
+                    dst: f.tp_dst,
+                },
+                mask: PortsKey {
+                    src: wc.tp_src,
+                    dst: wc.tp_dst,
+                },
+            });
+            ctx.base.tp_src = f.tp_src;
+            ctx.base.tp_dst = f.tp_dst;
+        }
+    }
 }
 
 /// Emits whatever VLAN actions turn the datapath packet's VLAN into the
 /// one the flow wants (OVS `commit_vlan_action`).
-fn commit_vlan(ctx: &mut Ctx<'_>) {
-    let want = ctx.flow.vlan_tci;
-    let have = ctx.base_tci;
+fn commit_vlan(ctx: &mut Ctx<'_, '_>) {
+    let want = ctx.flow.key.vlan_tci;
+    let have = ctx.base.vlan_tci;
     if want == have {
         return;
     }
     if have & VLAN_CFI != 0 {
         ctx.actions.push(DpAction::PopVlan);
-        ctx.wc.vlan_tci = u16::MAX;
+        ctx.wc.key.vlan_tci = u16::MAX;
     }
     if want & VLAN_CFI != 0 {
         ctx.actions.push(DpAction::PushVlan {
@@ -656,13 +1324,13 @@ fn commit_vlan(ctx: &mut Ctx<'_>) {
             tci: want & !VLAN_CFI,
         });
     }
-    ctx.base_tci = want;
+    ctx.base.vlan_tci = want;
 }
 
 /// Sends the flow, as it is now, to OpenFlow port `ofport` of `bridge`
 /// (OVS `compose_output_action__`): a datapath output, or a walk into the
 /// peer bridge for a patch port. Unknown or unopened ports drop.
-fn compose_output(ctx: &mut Ctx<'_>, bridge: usize, ofport: u16) {
+fn compose_output(ctx: &mut Ctx<'_, '_>, bridge: usize, ofport: u16) {
     let cfg = ctx.cfg;
     let Some((_, port)) = cfg.bridges[bridge].port(ofport) else {
         return;
@@ -670,13 +1338,15 @@ fn compose_output(ctx: &mut Ctx<'_>, bridge: usize, ofport: u16) {
     if let Some(peer) = port.peer {
         patch_output(ctx, peer);
     } else if let Some(odp) = port.odp_port {
-        commit_vlan(ctx);
+        commit(ctx);
         ctx.actions.push(DpAction::Output(odp));
     }
 }
 
-/// Continues translation in the peer bridge (OVS `patch_port_output`).
-fn patch_output(ctx: &mut Ctx<'_>, peer: PeerRef) {
+/// Continues translation in the peer bridge (OVS `patch_port_output`):
+/// pipeline from table 0 with `in_port` = the peer, metadata and registers
+/// cleared, a fresh action set; the flow is restored afterwards.
+fn patch_output(ctx: &mut Ctx<'_, '_>, peer: PeerRef) {
     if ctx.depth >= MAX_DEPTH || ctx.resubmits >= MAX_RESUBMITS {
         tracing::warn!(
             depth = ctx.depth,
@@ -689,9 +1359,18 @@ fn patch_output(ctx: &mut Ctx<'_>, peer: PeerRef) {
     ctx.depth += 1;
     ctx.resubmits += 1;
     let saved = ctx.flow;
-    ctx.flow.in_port = u32::from(peer.ofport);
-    xlate_table(ctx, peer.bridge);
+    let (saved_table, saved_cookie) = (ctx.table_id, ctx.rule_cookie);
+    ctx.flow.key.in_port = u32::from(peer.ofport);
+    ctx.flow.metadata = 0;
+    ctx.flow.regs = [0; openflow::flow::FLOW_N_REGS];
+    ctx.indent += 1;
+    ctx.trace_bridge(peer.bridge);
+    xlate_pipeline(ctx, peer.bridge, 0, None);
+    ctx.indent -= 1;
     ctx.flow = saved;
+    ctx.table_id = saved_table;
+    ctx.rule_cookie = saved_cookie;
+    ctx.exit = false;
     ctx.depth -= 1;
 }
 
@@ -720,24 +1399,25 @@ fn is_gratuitous_arp(flow: &FlowKey, wc: &mut FlowKey) -> bool {
 
 /// The NORMAL action (OVS `xlate_normal`, without mirrors, bonds and
 /// multicast snooping).
-fn xlate_normal(ctx: &mut Ctx<'_>, bridge: usize) {
+fn xlate_normal(ctx: &mut Ctx<'_, '_>, bridge: usize) {
     let cfg = ctx.cfg;
     let b = &cfg.bridges[bridge];
-    ctx.wc.dl_src = [0xff; 6];
-    ctx.wc.dl_dst = [0xff; 6];
-    ctx.wc.vlan_tci |= VLAN_VID_MASK | VLAN_CFI;
+    ctx.wc.key.dl_src = [0xff; 6];
+    ctx.wc.key.dl_dst = [0xff; 6];
+    ctx.wc.key.vlan_tci |= VLAN_VID_MASK | VLAN_CFI;
 
-    let Ok(in_ofport) = u16::try_from(ctx.flow.in_port) else {
+    let Ok(in_ofport) = u16::try_from(ctx.flow.key.in_port) else {
         return;
     };
     let Some((in_bundle_idx, _)) = b.port(in_ofport) else {
-        return; // "no input bundle, dropping"
+        ctx.note("no input bundle, dropping");
+        return;
     };
     let in_bundle = &b.bundles[in_bundle_idx];
 
     // Drop malformed frames (a VLAN ethertype without a complete tag).
-    let tci = ctx.flow.vlan_tci;
-    if (ctx.flow.dl_type == ETH_TYPE_VLAN_8021Q || ctx.flow.dl_type == ETH_TYPE_VLAN_8021AD)
+    let tci = ctx.flow.key.vlan_tci;
+    if (ctx.flow.key.dl_type == ETH_TYPE_VLAN_8021Q || ctx.flow.key.dl_type == ETH_TYPE_VLAN_8021AD)
         && tci & VLAN_CFI == 0
     {
         return;
@@ -750,16 +1430,18 @@ fn xlate_normal(ctx: &mut Ctx<'_>, bridge: usize) {
         (0, 0)
     };
     if !in_bundle.input_vid_is_valid(in_vid) {
-        return; // "disallowed VLAN VID for this input port, dropping"
+        ctx.note("disallowed VLAN VID for this input port, dropping");
+        return;
     }
     let (vlan, pcp) = in_bundle.input_vlan(in_vid, in_pcp);
 
     // Admissibility: reserved destinations (forward-bpdu is off).
-    if eth_addr_is_reserved(&ctx.flow.dl_dst) {
-        return; // "packet has reserved destination MAC, dropping"
+    if eth_addr_is_reserved(&ctx.flow.key.dl_dst) {
+        ctx.note("packet has reserved destination MAC, dropping");
+        return;
     }
 
-    let _is_grat_arp = is_gratuitous_arp(&ctx.flow, &mut ctx.wc);
+    let _is_grat_arp = is_gratuitous_arp(&ctx.flow.key, &mut ctx.wc.key);
 
     // Learn the source, then look the destination up (one short lock).
     let Some(in_key) = in_bundle.mac_key() else {
@@ -767,20 +1449,23 @@ fn xlate_normal(ctx: &mut Ctx<'_>, bridge: usize) {
     };
     let dst = {
         let mut ml = b.ml.lock();
-        if ctx.may_learn && ml.learn(&ctx.flow.dl_src, vlan, in_key, ctx.now) {
+        if ctx.p.may_learn && ml.learn(&ctx.flow.key.dl_src, vlan, in_key, ctx.p.now) {
             ctx.ml_changed = true;
         }
-        ml.lookup(&ctx.flow.dl_dst, vlan)
+        ml.lookup(&ctx.flow.key.dl_dst, vlan)
     };
 
     match dst {
         Some(key) => match b.bundle_by_mac_key(key) {
-            Some(out) if out != in_bundle_idx => output_normal(ctx, bridge, out, vlan, pcp),
-            Some(_) => {} // "learned port is input port, dropping"
-            None => {}    // "learned port is unknown, dropping"
+            Some(out) if out != in_bundle_idx => {
+                ctx.note("forwarding to learned port");
+                output_normal(ctx, bridge, out, vlan, pcp)
+            }
+            Some(_) => ctx.note("learned port is input port, dropping"),
+            None => ctx.note("learned port is unknown, dropping"),
         },
         None => {
-            // "no learned MAC for destination, flooding"
+            ctx.note("no learned MAC for destination, flooding");
             for (i, out) in b.bundles.iter().enumerate() {
                 if i != in_bundle_idx && out.includes_vlan(vlan) {
                     output_normal(ctx, bridge, i, vlan, pcp);
@@ -795,16 +1480,16 @@ fn xlate_normal(ctx: &mut Ctx<'_>, bridge: usize) {
 
 /// Outputs to bundle `out` of `bridge` in VLAN `vlan` with priority `pcp`,
 /// tagged as the port's mode requires (OVS `output_normal`).
-fn output_normal(ctx: &mut Ctx<'_>, bridge: usize, out: usize, vlan: u16, pcp: u16) {
+fn output_normal(ctx: &mut Ctx<'_, '_>, bridge: usize, out: usize, vlan: u16, pcp: u16) {
     let cfg = ctx.cfg;
     let bundle = &cfg.bridges[bridge].bundles[out];
     let Some(port) = bundle.ifaces.first() else {
         return; // partially configured bundle
     };
-    let saved = ctx.flow.vlan_tci;
-    ctx.flow.vlan_tci = bundle.output_tci(vlan, pcp);
+    let saved = ctx.flow.key.vlan_tci;
+    ctx.flow.key.vlan_tci = bundle.output_tci(vlan, pcp);
     compose_output(ctx, bridge, port.ofport);
-    ctx.flow.vlan_tci = saved;
+    ctx.flow.key.vlan_tci = saved;
 }
 
 #[cfg(test)]

@@ -552,25 +552,29 @@ fn patch_loop_is_bounded_and_drops() {
 
 #[test]
 fn output_action_rule() {
-    // A later issue replaces the table; the minimal one already runs output:N.
     let br = bridge("br0", vec![plain("p1", 1, 1), plain("p2", 2, 2)]);
-    let mut cfg = xconfig(&[br]);
-    let m = FlowKey {
-        dl_type: u16::MAX,
-        ..FlowKey::default()
-    };
-    cfg.bridges[0].rules.insert(
-        0,
-        Rule {
-            priority: 100,
-            match_value: FlowKey {
-                dl_type: 0x0806,
-                ..FlowKey::default()
+    let cfg = xconfig(&[br]);
+    let mut fm = openflow::FlowMod {
+        priority: 100,
+        ofpacts: vec![
+            openflow::OfpAct::Output {
+                port: 2,
+                max_len: 0,
             },
-            match_mask: m,
-            actions: vec![OfAction::Output(2), OfAction::Output(1)],
-        },
-    );
+            openflow::OfpAct::Output {
+                port: 1,
+                max_len: 0,
+            },
+        ],
+        ..Default::default()
+    };
+    fm.match_.set(openflow::Field::EthType, 0x0806);
+    cfg.bridges[0]
+        .of
+        .tables
+        .write()
+        .flow_mod(&fm, 0, &mut Vec::new())
+        .unwrap();
     let mut k = key(1, mac(1), mac(2), 0);
     k.dl_type = 0x0806;
     let (out, _) = run(&cfg, &k, true);

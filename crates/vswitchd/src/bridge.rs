@@ -59,6 +59,25 @@ fn col<'a>(row: &'a Row, name: &str) -> Option<&'a Datum> {
     row.get(name)
 }
 
+/// The bridge's datapath id as 16 hex digits: `other_config:datapath-id`,
+/// else `0000` + the local port's MAC (OVS's default).
+fn bridge_dpid(brow: &Row, bname: &str) -> Option<String> {
+    map_str(brow, "other_config", "datapath-id")
+        .filter(|d| d.len() == 16 && d.chars().all(|c| c.is_ascii_hexdigit()))
+        .map(String::from)
+        .or_else(|| iface_info(bname).map(|i| format!("0000{}", i.mac.replace(':', ""))))
+}
+
+/// `xx:xx:xx:xx:xx:xx` → bytes.
+fn parse_mac(s: &str) -> Option<[u8; 6]> {
+    let mut mac = [0u8; 6];
+    let mut parts = s.split(':');
+    for b in &mut mac {
+        *b = u8::from_str_radix(parts.next()?, 16).ok()?;
+    }
+    parts.next().is_none().then_some(mac)
+}
+
 fn str_col(row: &Row, name: &str) -> String {
     col(row, name)
         .and_then(|d| d.as_str())
@@ -362,12 +381,28 @@ impl Reconciler {
                     if !usable {
                         continue;
                     }
-                    interfaces.push(InterfaceConfig {
+                    let info = if open.type_ == "patch" {
+                        None
+                    } else {
+                        iface_info(&iname)
+                    };
+                    let mut ic = InterfaceConfig {
                         name: iname,
                         ofport: open.ofport,
                         odp_port: open.odp_port,
                         patch_peer: open.peer.clone(),
-                    });
+                        ..InterfaceConfig::default()
+                    };
+                    if let Some(i) = info {
+                        ic.mac = parse_mac(&i.mac).unwrap_or_default();
+                        ic.admin_up = i.admin_up;
+                        ic.link_up = i.link_up;
+                        ic.speed_mbps = i
+                            .link_speed
+                            .and_then(|b| u32::try_from(b / 1_000_000).ok())
+                            .unwrap_or(0);
+                    }
+                    interfaces.push(ic);
                 }
                 if interfaces.is_empty() {
                     continue;
@@ -401,6 +436,8 @@ impl Reconciler {
             let other =
                 |k: &str| map_str(brow, "other_config", k).and_then(|v| v.parse::<u64>().ok());
             configs.push(BridgeConfig {
+                datapath_id: bridge_dpid(brow, &bname)
+                    .and_then(|d| u64::from_str_radix(&d, 16).ok()),
                 name: bname,
                 ports,
                 mac_aging_time: other("mac-aging-time")
@@ -423,10 +460,7 @@ impl Reconciler {
         for brow in &bridge_rows {
             let bname = str_col(brow, "name");
             let mut up = RowUpdate::new(brow);
-            let dpid = map_str(brow, "other_config", "datapath-id")
-                .filter(|d| d.len() == 16 && d.chars().all(|c| c.is_ascii_hexdigit()))
-                .map(String::from)
-                .or_else(|| iface_info(&bname).map(|i| format!("0000{}", i.mac.replace(':', ""))));
+            let dpid = bridge_dpid(brow, &bname);
             if let Some(dpid) = dpid {
                 up.set("datapath_id", opt_str(Some(&dpid)));
             }

@@ -85,6 +85,7 @@ pub async fn run(paths: Paths, opts: Options) -> Result<(), DaemonError> {
         backer.clone(),
         opts.n_threads.max(1),
     ));
+    backer.set_datapath(Arc::downgrade(&datapath));
     let (exit_tx, mut exit_rx) = mpsc::unbounded_channel::<()>();
     let commands = Arc::new(commands(&backer, &datapath, &server, exit_tx));
     let ctl = paths.ctl_socket("ovs-vswitchd", std::process::id());
@@ -201,6 +202,19 @@ fn commands(
         0,
         1,
         Box::new(move |a| b.fdb_flush(a.first().map(String::as_str))),
+    );
+    let b = backer.clone();
+    c.register(
+        "ofproto/trace",
+        "{[dp_name] odp_flow | bridge br_flow} [OPTIONS] [-generate|packet]",
+        1,
+        usize::MAX,
+        Box::new(move |a| match a {
+            [bridge, flow, ..] => b.trace(bridge, flow),
+            _ => Err("oxvs: ofproto/trace with a datapath flow is not supported; \
+                      use BRIDGE BR_FLOW\n"
+                .to_string()),
+        }),
     );
     let dp = datapath.clone();
     c.register(

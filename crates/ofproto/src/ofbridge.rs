@@ -1,0 +1,117 @@
+//! Per-bridge OpenFlow state that outlives reconfigurations: the flow
+//! tables, the subscribers to asynchronous messages, and the registry that
+//! lets a datapath `userspace` action find its way back to an OpenFlow
+//! PACKET_IN.
+//!
+//! Idea: the [`crate::xlate::XConfig`] snapshot is rebuilt on every
+//! reconfiguration, but a bridge's rules and its controllers' event queues
+//! must survive it, so they live in an [`OfBridge`] behind an `Arc` that the
+//! backer hands from one snapshot to the next (as it does the MAC table).
+//!
+//! Invariants: events go through one bounded `tokio::sync::broadcast`
+//! channel per bridge ([`EVENT_QUEUE_LEN`]); sending never blocks: a slow
+//! receiver loses the oldest events and learns how many (`Lagged`).
+//!
+//! Performance: publishing is one broadcast `send` (a short internal
+//! lock); it runs on the slow path (flow_mod, expiry) or on a forwarding
+//! thread for packet-ins (no blocking).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::broadcast;
+
+pub use crate::connmgr::AsyncEvent;
+use crate::table::OfTables;
+
+/// Capacity of each bridge's event channel.
+pub const EVENT_QUEUE_LEN: usize = 1024;
+
+/// A bridge's OpenFlow state (see the module documentation).
+#[derive(Debug)]
+pub struct OfBridge {
+    /// The 255 flow tables.
+    pub tables: RwLock<OfTables>,
+    events: broadcast::Sender<AsyncEvent>,
+    /// Events published while nobody listened.
+    pub events_unheard: AtomicU64,
+    /// Packets dropped by `dec_ttl` with a TTL of 0 or 1.
+    pub invalid_ttl: AtomicU64,
+}
+
+impl OfBridge {
+    /// A bridge whose tables were created at `now` (ns) with the default flow.
+    pub fn new(now: u64) -> OfBridge {
+        OfBridge {
+            tables: RwLock::new(OfTables::new(now)),
+            events: broadcast::channel(EVENT_QUEUE_LEN).0,
+            events_unheard: AtomicU64::new(0),
+            invalid_ttl: AtomicU64::new(0),
+        }
+    }
+
+    /// A new receiver of this bridge's events (bounded: a receiver that
+    /// falls [`EVENT_QUEUE_LEN`] events behind gets `Lagged(n)`).
+    pub fn subscribe(&self) -> broadcast::Receiver<AsyncEvent> {
+        self.events.subscribe()
+    }
+
+    /// Sends `ev` to every subscriber without blocking.
+    pub fn publish(&self, ev: AsyncEvent) {
+        if self.events.send(ev).is_err() {
+            self.events_unheard.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether anyone listens.
+    pub fn has_subscribers(&self) -> bool {
+        self.events.receiver_count() > 0
+    }
+}
+
+/// Maximum contexts in a [`CtlRegistry`] (16-bit ids, 0 reserved).
+pub const CTL_REGISTRY_MAX: usize = u16::MAX as usize;
+
+/// Where a `controller` action was: bridge, table and rule cookie.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CtlContext {
+    /// Bridge name.
+    pub bridge: String,
+    /// Table of the rule.
+    pub table_id: u8,
+    /// Cookie of the rule (all ones if none, e.g. packet-out).
+    pub cookie: u64,
+}
+
+/// Interns [`CtlContext`]s as 16-bit ids carried in the datapath's
+/// `userspace` userdata (`ControllerUserdata::recirc_id`). Id 0 = unknown
+/// (the registry is full). Entries are never freed (bounded by the number
+/// of distinct bridge/table/cookie triples, at most 65535).
+#[derive(Debug, Default)]
+pub struct CtlRegistry {
+    inner: Mutex<(HashMap<CtlContext, u16>, Vec<CtlContext>)>,
+}
+
+impl CtlRegistry {
+    /// The id of `ctx`, allocating one if new (0 if full).
+    pub fn intern(&self, ctx: &CtlContext) -> u16 {
+        let mut g = self.inner.lock();
+        if let Some(&id) = g.0.get(ctx) {
+            return id;
+        }
+        if g.1.len() >= CTL_REGISTRY_MAX {
+            return 0;
+        }
+        g.1.push(ctx.clone());
+        let id = g.1.len() as u16;
+        g.0.insert(ctx.clone(), id);
+        id
+    }
+
+    /// The context of `id`, if known.
+    pub fn get(&self, id: u16) -> Option<CtlContext> {
+        let g = self.inner.lock();
+        g.1.get(usize::from(id).checked_sub(1)?).cloned()
+    }
+}

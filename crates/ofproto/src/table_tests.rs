@@ -1,0 +1,1 @@
+//! Tests of the flow tables: flow_mod semantics, stats, timeouts.
