@@ -98,6 +98,42 @@ pub enum OfpAct {
     WriteMetadata { value: u64, mask: u64 },
     /// Goto-Table instruction.
     GotoTable(u8),
+    /// `output(port=P,max_len=N)`: output only the first `max_len` bytes
+    /// (NXAST_OUTPUT_TRUNC, any version).
+    OutputTrunc { port: OfpPort, max_len: u32 },
+    /// `controller(...)` with `userdata` bytes or `pause` (NXAST_CONTROLLER2
+    /// properties); without them [`OfpAct::Controller`] is the same action.
+    Controller2 {
+        max_len: u16,
+        reason: u8,
+        controller_id: u16,
+        userdata: Vec<u8>,
+        pause: bool,
+    },
+    /// `set_queue:Q`: queue for later outputs (OF1.1+ OFPAT_SET_QUEUE, OF1.0 NXAST_SET_QUEUE).
+    SetQueue(u32),
+    /// `pop_queue`: back to the queue the packet came with (NXAST_POP_QUEUE).
+    PopQueue,
+    /// `set_vlan_vid:VID`: set the VID of an existing 802.1Q tag, never
+    /// pushing one (OpenFlow 1.1 semantics; [`OfpAct::SetVlanVid`] pushes).
+    SetVlanVidNoPush(u16),
+    /// `set_vlan_pcp:PCP`: set the PCP of an existing tag, never pushing one.
+    SetVlanPcpNoPush(u8),
+    /// `dec_ttl(id,…)`: dec_ttl sending the INVALID_TTL packet-in to these
+    /// controller ids (NXAST_DEC_TTL_CNT_IDS).
+    DecTtlIds(Vec<u16>),
+    /// `resubmit(port,table,ct)`: resubmit with the conntrack original
+    /// direction tuple as the flow (NXAST_RESUBMIT_TABLE_CT).
+    ResubmitCt {
+        in_port: Option<OfpPort>,
+        table: Option<u8>,
+    },
+    /// `push_mpls:ETHERTYPE` (0x8847/0x8848).
+    PushMpls(u16),
+    /// `pop_mpls:ETHERTYPE`: the Ethertype after the pop.
+    PopMpls(u16),
+    /// `exit`: stop executing actions (NXAST_EXIT).
+    Exit,
 }
 
 impl OfpAct {
@@ -155,8 +191,12 @@ pub fn check_instruction_order(acts: &[OfpAct]) -> Result<(), OfpError> {
 /// Write-Actions), for flow_mod `out_port` filtering.
 pub fn outputs_to(acts: &[OfpAct], port: OfpPort) -> bool {
     acts.iter().any(|a| match a {
-        OfpAct::Output { port: p, .. } | OfpAct::Enqueue { port: p, .. } => *p == port,
-        OfpAct::Controller { .. } => port == crate::port::OFPP_CONTROLLER,
+        OfpAct::Output { port: p, .. }
+        | OfpAct::Enqueue { port: p, .. }
+        | OfpAct::OutputTrunc { port: p, .. } => *p == port,
+        OfpAct::Controller { .. } | OfpAct::Controller2 { .. } => {
+            port == crate::port::OFPP_CONTROLLER
+        }
         OfpAct::WriteActions(inner) => outputs_to(inner, port),
         _ => false,
     })

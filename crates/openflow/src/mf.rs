@@ -152,6 +152,31 @@ pub enum Field {
     NdSll,
     /// `nd_tll`: ND target link-layer address (advertisements).
     NdTll,
+    /// `xxreg0`…`xxreg3`: 128-bit views of `reg0`–`reg3`, `reg4`–`reg7`, …
+    /// (index 0–3; larger indices wrap), `reg4n` most significant.
+    Xxreg(u8),
+}
+
+/// How a field's value is written in text (OVS `enum mf_string`): what
+/// `ovs-ofctl` parses and prints for it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Spelling {
+    /// Decimal (`tcp_dst=80`); masks in hex.
+    Decimal,
+    /// Hexadecimal (`reg0=0x1`).
+    Hex,
+    /// `xx:xx:xx:xx:xx:xx`.
+    Ethernet,
+    /// Dotted quad, masks as CIDR prefix or dotted quad.
+    Ipv4,
+    /// RFC 5952 text, masks as prefix length or address.
+    Ipv6,
+    /// An OpenFlow port number or name (`in_port=LOCAL`).
+    OfpPort,
+    /// `no|yes|first|later|not_later` (`ip_frag`).
+    Frag,
+    /// `+syn-ack` or `syn|ack` (`tcp_flags`).
+    TcpFlags,
 }
 
 /// An NXM/OXM field code: class, field number, and the payload length in bytes
@@ -239,6 +264,14 @@ pub const FIELDS: &[Field] = &[
     Field::NdTll,
 ];
 
+const XXREG_NAMES: [&str; 4] = ["xxreg0", "xxreg1", "xxreg2", "xxreg3"];
+const XXREG_NXM: [&str; 4] = [
+    "NXM_NX_XXREG0",
+    "NXM_NX_XXREG1",
+    "NXM_NX_XXREG2",
+    "NXM_NX_XXREG3",
+];
+
 const REG_NAMES: [&str; FLOW_N_REGS] = [
     "reg0", "reg1", "reg2", "reg3", "reg4", "reg5", "reg6", "reg7", "reg8", "reg9", "reg10",
     "reg11", "reg12", "reg13", "reg14", "reg15",
@@ -275,6 +308,7 @@ impl Field {
             InPort => "in_port",
             Metadata => "metadata",
             Reg(i) => REG_NAMES[usize::from(i) % FLOW_N_REGS],
+            Xxreg(i) => XXREG_NAMES[usize::from(i) % 4],
             EthSrc => "eth_src",
             EthDst => "eth_dst",
             EthType => "eth_type",
@@ -348,6 +382,12 @@ impl Field {
             }
             return None;
         }
+        if let Some(rest) = name.strip_prefix("xxreg") {
+            return match rest {
+                "0" | "1" | "2" | "3" => Some(Field::Xxreg(rest.as_bytes()[0] - b'0')),
+                _ => None,
+            };
+        }
         FIELDS
             .iter()
             .copied()
@@ -364,6 +404,9 @@ impl Field {
                 .ok()
                 .filter(|&i| usize::from(i) < FLOW_N_REGS)
                 .map(Reg);
+        }
+        if let Some(i) = XXREG_NXM.iter().position(|n| *n == name) {
+            return Some(Xxreg(i as u8));
         }
         Some(match name {
             "NXM_OF_IN_PORT" | "OXM_OF_IN_PORT" => InPort,
@@ -434,6 +477,7 @@ impl Field {
             InPort => "NXM_OF_IN_PORT",
             Metadata => "OXM_OF_METADATA",
             Reg(i) => REGS[usize::from(i) % FLOW_N_REGS],
+            Xxreg(i) => XXREG_NXM[usize::from(i) % 4],
             EthSrc => "NXM_OF_ETH_SRC",
             EthDst => "NXM_OF_ETH_DST",
             EthType => "NXM_OF_ETH_TYPE",
@@ -486,7 +530,7 @@ impl Field {
             DlVlan | TcpFlags => 12,
             VlanVid => 13,
             DlVlanPcp | VlanPcp => 3,
-            Ipv6Src | Ipv6Dst | NdTarget => 128,
+            Ipv6Src | Ipv6Dst | NdTarget | Xxreg(_) => 128,
             Ipv6Label => 20,
             IpProto | NwTos | IpTtl | IcmpType | IcmpCode | Icmpv6Type | Icmpv6Code => 8,
             IpDscp => 6,
@@ -504,7 +548,7 @@ impl Field {
             Metadata => 8,
             Reg(_) | IpSrc | IpDst | ArpSpa | ArpTpa | Ipv6Label => 4,
             EthSrc | EthDst | ArpSha | ArpTha | NdSll | NdTll => 6,
-            Ipv6Src | Ipv6Dst | NdTarget => 16,
+            Ipv6Src | Ipv6Dst | NdTarget | Xxreg(_) => 16,
             DlVlanPcp | VlanPcp | IpProto | NwTos | IpDscp | IpEcn | IpTtl | IpFrag | IcmpType
             | IcmpCode | Icmpv6Type | Icmpv6Code => 1,
         }
@@ -542,12 +586,30 @@ impl Field {
         )
     }
 
+    /// How the field's value is written in `ovs-ofctl` text (ovs-fields(7)
+    /// "Formatting"): e.g. `eth_type` hex, `tcp_dst` decimal, `ip_src` dotted quad.
+    pub fn spelling(self) -> Spelling {
+        use Field::*;
+        match self {
+            InPort => Spelling::OfpPort,
+            EthSrc | EthDst | ArpSha | ArpTha | NdSll | NdTll => Spelling::Ethernet,
+            IpSrc | IpDst | ArpSpa | ArpTpa => Spelling::Ipv4,
+            Ipv6Src | Ipv6Dst | NdTarget => Spelling::Ipv6,
+            Metadata | Reg(_) | Xxreg(_) | EthType | VlanTci | Ipv6Label => Spelling::Hex,
+            IpFrag => Spelling::Frag,
+            TcpFlags => Spelling::TcpFlags,
+            DlVlan | DlVlanPcp | VlanVid | VlanPcp | IpProto | NwTos | IpDscp | IpEcn | IpTtl
+            | ArpOp | TcpSrc | TcpDst | UdpSrc | UdpDst | SctpSrc | SctpDst | TpSrc | TpDst
+            | IcmpType | IcmpCode | Icmpv6Type | Icmpv6Code => Spelling::Decimal,
+        }
+    }
+
     /// The field's prerequisite.
     pub fn prereq(self) -> Prereq {
         use Field::*;
         match self {
-            InPort | Metadata | Reg(_) | EthSrc | EthDst | EthType | VlanTci | DlVlan
-            | DlVlanPcp | VlanVid => Prereq::None,
+            InPort | Metadata | Reg(_) | Xxreg(_) | EthSrc | EthDst | EthType | VlanTci
+            | DlVlan | DlVlanPcp | VlanVid => Prereq::None,
             VlanPcp => Prereq::Vlan,
             IpSrc | IpDst => Prereq::Ipv4,
             Ipv6Src | Ipv6Dst | Ipv6Label => Prereq::Ipv6,
@@ -592,6 +654,7 @@ impl Field {
             ArpSpa => n0(16),
             ArpTpa => n0(17),
             Reg(i) => n1(i % FLOW_N_REGS as u8),
+            Xxreg(i) => n1(111 + i % 4),
             ArpSha => n1(17),
             ArpTha => n1(18),
             Ipv6Src => n1(19),
@@ -683,6 +746,7 @@ impl Field {
             }
             OFPXMC_OPENFLOW_BASIC if field == 42 => Some(TcpFlags),
             OFPXMC_NXM_1 if usize::from(field) < FLOW_N_REGS => Some(Reg(field)),
+            OFPXMC_NXM_1 if (111..115).contains(&field) => Some(Xxreg(field - 111)),
             _ => FIELDS.iter().copied().find(|f| {
                 let same =
                     |c: Option<MfCode>| c.is_some_and(|c| c.class == class && c.field == field);
@@ -699,6 +763,12 @@ impl Field {
             InPort => u128::from(k.in_port as u16),
             Metadata => u128::from(flow.metadata),
             Reg(i) => u128::from(flow.regs[usize::from(i) % FLOW_N_REGS]),
+            Xxreg(i) => {
+                let b = usize::from(i % 4) * 4;
+                flow.regs[b..b + 4]
+                    .iter()
+                    .fold(0u128, |acc, &r| (acc << 32) | u128::from(r))
+            }
             EthSrc => be(&k.dl_src),
             EthDst => be(&k.dl_dst),
             EthType => u128::from(k.dl_type),
@@ -740,6 +810,12 @@ impl Field {
             InPort => k.in_port = v as u32,
             Metadata => flow.metadata = v as u64,
             Reg(i) => flow.regs[usize::from(i) % FLOW_N_REGS] = v as u32,
+            Xxreg(i) => {
+                let b = usize::from(i % 4) * 4;
+                for (j, r) in flow.regs[b..b + 4].iter_mut().enumerate() {
+                    *r = (v >> (96 - 32 * j)) as u32;
+                }
+            }
             EthSrc => put_be(&mut k.dl_src, v),
             EthDst => put_be(&mut k.dl_dst, v),
             EthType => k.dl_type = v as u16,

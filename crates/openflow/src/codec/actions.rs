@@ -9,7 +9,7 @@
 
 use super::buf::{Rd, Wr};
 use super::matches::put_code;
-use crate::actions::{OfpAct, OFPR_ACTION};
+use crate::actions::{OfpAct, OFPCML_NO_BUFFER, OFPR_ACTION};
 use crate::error::{OfpError, NX_VENDOR_ID};
 use crate::matching::consts::*;
 use crate::mf::{low_bits, value_from_be, Field, MfBytes, MfCode, Subfield, OFPXMC_EXPERIMENTER};
@@ -24,15 +24,58 @@ const NXAST_DEC_TTL: u16 = 18;
 const NXAST_CONTROLLER: u16 = 20;
 const NXAST_WRITE_METADATA: u16 = 22;
 const NXAST_REG_LOAD2: u16 = 33;
+const NXAST_SET_QUEUE: u16 = 4;
+const NXAST_POP_QUEUE: u16 = 5;
+const NXAST_EXIT: u16 = 17;
+const NXAST_DEC_TTL_CNT_IDS: u16 = 21;
+const NXAST_PUSH_MPLS: u16 = 23;
+const NXAST_POP_MPLS: u16 = 24;
+const NXAST_CONTROLLER2: u16 = 37;
+const NXAST_OUTPUT_TRUNC: u16 = 39;
+const NXAST_RESUBMIT_TABLE_CT: u16 = 44;
 
-/// Context for encoding: version and the rule's IP protocol (which L4 field
-/// `mod_tp_src`/`mod_tp_dst` set in OF1.2+; TCP when unknown).
+/// NXAST_CONTROLLER2 property types (OVS `enum nx_action_controller2_prop_type`).
+const NXAC2PT_MAX_LEN: u16 = 0;
+const NXAC2PT_CONTROLLER_ID: u16 = 1;
+const NXAC2PT_REASON: u16 = 2;
+const NXAC2PT_USERDATA: u16 = 3;
+const NXAC2PT_PAUSE: u16 = 4;
+
+/// Context for encoding: version, the rule's IP protocol (which L4 field
+/// `mod_tp_src`/`mod_tp_dst` set in OF1.2+; TCP when unknown) and whether
+/// the packet has a VLAN tag at this point (OF1.2+ `mod_vlan_vid` pushes
+/// one first when not; [`encode_actions`] updates it as tags are pushed
+/// and popped).
 #[derive(Clone, Copy, Debug)]
 pub struct ActCtx {
     /// Wire version.
     pub version: u8,
     /// `nw_proto` of the rule's match, if exact.
     pub ip_proto: Option<u8>,
+    /// The match requires an 802.1Q tag (`vlan_tci` CFI bit matched as 1).
+    pub match_has_vlan: bool,
+}
+
+impl ActCtx {
+    /// The context for encoding the actions of a rule with match `m` as `version`.
+    pub fn for_match(version: u8, m: &crate::matching::Match) -> ActCtx {
+        ActCtx {
+            version,
+            ip_proto: m.exact(Field::IpProto).map(|v| v as u8),
+            match_has_vlan: m.prereq_ok(crate::mf::Prereq::Vlan),
+        }
+    }
+
+    /// Tracks whether a tag is present after `a` (OVS `ofpacts_check` flow_has_vlan).
+    fn after(&mut self, a: &OfpAct) {
+        match a {
+            OfpAct::PushVlan(_) | OfpAct::SetVlanVid(_) | OfpAct::SetVlanPcp(_) => {
+                self.match_has_vlan = true
+            }
+            OfpAct::StripVlan | OfpAct::PopVlan => self.match_has_vlan = false,
+            _ => {}
+        }
+    }
 }
 
 fn bad_len() -> OfpError {
@@ -132,14 +175,61 @@ fn put_reg_load2(out: &mut Vec<u8>, field: Field, value: u128, mask: u128, versi
     finish(out, s);
 }
 
+/// A set-field as NXAST_REG_LOAD actions, one per contiguous run of mask
+/// bits (OVS `set_field_to_nxast`); NXAST_REG_LOAD2 for a field with no
+/// NXM/OXM header usable in REG_LOAD.
+fn put_set_field_nxast(out: &mut Vec<u8>, field: Field, value: u128, mask: u128, version: u8) {
+    if field.nxm_code().is_none() {
+        put_reg_load2(out, field, value, mask, version);
+        return;
+    }
+    let mask = mask & low_bits(field.n_bits());
+    let mut ofs = 0u32;
+    while ofs < 128 {
+        if (mask >> ofs) & 1 == 0 {
+            ofs += 1;
+            continue;
+        }
+        let n = (mask >> ofs).trailing_ones().min(128 - ofs);
+        let sf = Subfield {
+            field,
+            ofs: ofs as u16,
+            n_bits: n as u16,
+        };
+        put_reg_load(out, &sf, (value >> ofs) & low_bits(n));
+        ofs += n;
+    }
+}
+
+/// OF1.0 has no set-field: OVS `set_field_to_legacy_openflow` sends the
+/// fields OF1.0 actions can set as those actions (masks are ignored, as
+/// OVS does) and everything else as NXAST_REG_LOAD.
+fn put_set_field_of10(out: &mut Vec<u8>, field: Field, value: u128, mask: u128) {
+    let b = value.to_be_bytes();
+    match field {
+        Field::VlanTci if value & 0x1000 != 0 => {
+            put_simple(out, 1, &((value as u16) & 0xfff).to_be_bytes());
+            put_simple(out, 2, &[(value >> 13) as u8 & 7]);
+        }
+        Field::VlanTci => put_simple(out, 3, &[]),
+        Field::VlanVid => put_simple(out, 1, &((value as u16) & 0xfff).to_be_bytes()),
+        Field::VlanPcp => put_simple(out, 2, &[value as u8 & 7]),
+        Field::EthSrc => put_simple(out, 4, &b[10..]),
+        Field::EthDst => put_simple(out, 5, &b[10..]),
+        Field::IpSrc => put_simple(out, 6, &b[12..]),
+        Field::IpDst => put_simple(out, 7, &b[12..]),
+        Field::NwTos => put_simple(out, 8, &[value as u8 & 0xfc]),
+        Field::IpDscp => put_simple(out, 8, &[(value as u8) << 2]),
+        Field::TcpSrc | Field::UdpSrc | Field::TpSrc => put_simple(out, 9, &b[14..]),
+        Field::TcpDst | Field::UdpDst | Field::TpDst => put_simple(out, 10, &b[14..]),
+        _ => put_set_field_nxast(out, field, value, mask, OFP10),
+    }
+}
+
 fn put_set_field(out: &mut Vec<u8>, ctx: ActCtx, field: Field, value: u128, mask: u128) {
     let full = low_bits(field.n_bits());
     if ctx.version == OFP10 {
-        if mask & full == full {
-            put_reg_load(out, &Subfield::whole(field), value);
-        } else {
-            put_reg_load2(out, field, value, mask, ctx.version);
-        }
+        put_set_field_of10(out, field, value, mask);
         return;
     }
     let Some(code) = field.oxm_code(ctx.version) else {
@@ -147,7 +237,7 @@ fn put_set_field(out: &mut Vec<u8>, ctx: ActCtx, field: Field, value: u128, mask
     };
     let masked = mask & full != full;
     if masked && ctx.version < 6 {
-        put_reg_load2(out, field, value, mask, ctx.version);
+        put_set_field_nxast(out, field, value, mask, ctx.version);
         return;
     }
     let s = out.len();
@@ -250,12 +340,17 @@ pub fn encode_action(a: &OfpAct, ctx: ActCtx, out: &mut Vec<u8>) {
                     ctx,
                     out,
                 );
+                let s = nx_header(out, NXAST_POP_QUEUE);
+                finish(out, s);
             }
         }
-        OfpAct::SetVlanVid(vid) => {
+        OfpAct::SetVlanVid(vid) | OfpAct::SetVlanVidNoPush(vid) => {
             if of10 {
                 put_simple(out, 1, &(vid & 0xfff).to_be_bytes());
             } else {
+                if matches!(a, OfpAct::SetVlanVid(_)) && !ctx.match_has_vlan {
+                    put_simple(out, 17, &ETH_TYPE_VLAN.to_be_bytes());
+                }
                 put_set_field(
                     out,
                     ctx,
@@ -265,10 +360,13 @@ pub fn encode_action(a: &OfpAct, ctx: ActCtx, out: &mut Vec<u8>) {
                 );
             }
         }
-        OfpAct::SetVlanPcp(pcp) => {
+        OfpAct::SetVlanPcp(pcp) | OfpAct::SetVlanPcpNoPush(pcp) => {
             if of10 {
                 put_simple(out, 2, &[pcp & 7]);
             } else {
+                if matches!(a, OfpAct::SetVlanPcp(_)) && !ctx.match_has_vlan {
+                    put_simple(out, 17, &ETH_TYPE_VLAN.to_be_bytes());
+                }
                 put_set_field(out, ctx, Field::VlanPcp, u128::from(pcp & 7), 7);
             }
         }
@@ -397,18 +495,113 @@ pub fn encode_action(a: &OfpAct, ctx: ActCtx, out: &mut Vec<u8>) {
             }
         }
         OfpAct::ClearActions | OfpAct::WriteActions(_) => {}
+        OfpAct::OutputTrunc { port, max_len } => {
+            let s = nx_header(out, NXAST_OUTPUT_TRUNC);
+            out.u16(*port);
+            out.u32(*max_len);
+            finish(out, s);
+        }
+        OfpAct::Controller2 {
+            max_len,
+            reason,
+            controller_id,
+            userdata,
+            pause,
+        } => {
+            let s = nx_header(out, NXAST_CONTROLLER2);
+            out.zeros(6);
+            let prop = |out: &mut Vec<u8>, type_: u16, payload: &[u8]| {
+                let p = out.len();
+                out.u16(type_);
+                out.u16((4 + payload.len()).min(0xffff) as u16);
+                out.extend_from_slice(payload);
+                out.pad8_from(p);
+            };
+            if *max_len != OFPCML_NO_BUFFER {
+                prop(out, NXAC2PT_MAX_LEN, &max_len.to_be_bytes());
+            }
+            if *controller_id != 0 {
+                prop(out, NXAC2PT_CONTROLLER_ID, &controller_id.to_be_bytes());
+            }
+            if *reason != OFPR_ACTION {
+                prop(out, NXAC2PT_REASON, &[*reason]);
+            }
+            if !userdata.is_empty() {
+                prop(out, NXAC2PT_USERDATA, userdata);
+            }
+            if *pause {
+                prop(out, NXAC2PT_PAUSE, &[]);
+            }
+            finish(out, s);
+        }
+        OfpAct::SetQueue(q) => {
+            if of10 {
+                let s = nx_header(out, NXAST_SET_QUEUE);
+                out.zeros(2);
+                out.u32(*q);
+                finish(out, s);
+            } else {
+                put_simple(out, 21, &q.to_be_bytes());
+            }
+        }
+        OfpAct::PopQueue => {
+            let s = nx_header(out, NXAST_POP_QUEUE);
+            finish(out, s);
+        }
+        OfpAct::DecTtlIds(ids) => {
+            let s = nx_header(out, NXAST_DEC_TTL_CNT_IDS);
+            out.u16(ids.len().min(0xffff) as u16);
+            out.zeros(4);
+            for id in ids.iter().take(0xffff) {
+                out.u16(*id);
+            }
+            finish(out, s);
+        }
+        OfpAct::ResubmitCt { in_port, table } => {
+            let s = nx_header(out, NXAST_RESUBMIT_TABLE_CT);
+            out.u16(in_port.unwrap_or(OFPP_IN_PORT));
+            out.u8(table.unwrap_or(0xff));
+            out.zeros(3);
+            finish(out, s);
+        }
+        OfpAct::PushMpls(et) | OfpAct::PopMpls(et) => {
+            let push = matches!(a, OfpAct::PushMpls(_));
+            if of10 {
+                let s = nx_header(
+                    out,
+                    if push {
+                        NXAST_PUSH_MPLS
+                    } else {
+                        NXAST_POP_MPLS
+                    },
+                );
+                out.u16(*et);
+                finish(out, s);
+            } else {
+                put_simple(out, if push { 19 } else { 20 }, &et.to_be_bytes());
+            }
+        }
+        OfpAct::Exit => {
+            let s = nx_header(out, NXAST_EXIT);
+            finish(out, s);
+        }
     }
 }
 
-/// Checks that every entry of `acts` has a wire form in `version`.
+/// Checks that every entry of `acts` has a wire form in `version` (the
+/// encoder leaves out what fails here).
 ///
-/// Errors: OF1.0 cannot carry group, meter, clear_actions, write_actions
-/// (`OFPBIC_UNSUP_INST` / `OFPBAC_BAD_TYPE`); OF1.3/1.4 cannot carry a
-/// masked set_field of a field without NXM code.
+/// Errors: OF1.0 cannot carry group (`OFPBAC_BAD_TYPE`), meter,
+/// clear_actions, write_actions (`OFPBIC_UNSUP_INST`) or push_vlan
+/// (`OFPBAC_BAD_TYPE`); no version carries a set-field/load of a field
+/// without an NXM/OXM code (`OFPBAC_BAD_SET_TYPE`); a note or
+/// dec_ttl id list too long for one action is `OFPBAC_BAD_LEN`.
 pub fn check_encodable(acts: &[OfpAct], version: u8) -> Result<(), OfpError> {
     for a in acts {
         match a {
-            OfpAct::Group(_) if version == OFP10 => return Err(OfpError::BAD_ACTION_BAD_TYPE),
+            OfpAct::Group(_) | OfpAct::PushVlan(_) if version == OFP10 => {
+                return Err(OfpError::BAD_ACTION_BAD_TYPE)
+            }
             OfpAct::Meter(_) | OfpAct::ClearActions | OfpAct::WriteActions(_)
                 if version == OFP10 =>
             {
@@ -426,6 +619,14 @@ pub fn check_encodable(acts: &[OfpAct], version: u8) -> Result<(), OfpError> {
             {
                 return Err(OfpError::BAD_ACTION_BAD_SET_TYPE)
             }
+            OfpAct::Note(b) if b.len() > 0xfff0 => return Err(OfpError::BAD_ACTION_BAD_LEN),
+            OfpAct::DecTtlIds(ids) if ids.len() > 0x7ff0 => {
+                return Err(OfpError::BAD_ACTION_BAD_LEN)
+            }
+            OfpAct::Controller2 { userdata, .. } if userdata.len() > 0xff00 => {
+                return Err(OfpError::BAD_ACTION_BAD_LEN)
+            }
+            OfpAct::WriteActions(inner) => check_encodable(inner, version)?,
             _ => {}
         }
     }
@@ -434,8 +635,10 @@ pub fn check_encodable(acts: &[OfpAct], version: u8) -> Result<(), OfpError> {
 
 /// Encodes an action list (OF1.0 actions, or the actions inside one OF1.1+ instruction).
 pub fn encode_actions(acts: &[OfpAct], ctx: ActCtx, out: &mut Vec<u8>) {
+    let mut ctx = ctx;
     for a in acts {
         encode_action(a, ctx, out);
+        ctx.after(a);
     }
 }
 
@@ -460,8 +663,10 @@ pub fn encode_instructions(acts: &[OfpAct], ctx: ActCtx, out: &mut Vec<u8>) {
         out.u16(4);
         out.u16(0);
         out.zeros(4);
+        let mut c = ctx;
         for a in apply {
-            encode_action(a, ctx, out);
+            encode_action(a, c, out);
+            c.after(a);
         }
         finish(out, s);
     }
@@ -557,6 +762,63 @@ fn decode_nx_action(body: &mut Rd, out: &mut Vec<OfpAct>) -> Result<(), OfpError
                 controller_id,
             });
         }
+        NXAST_SET_QUEUE => {
+            exact(body, 6)?;
+            body.skip(2)?;
+            out.push(OfpAct::SetQueue(body.u32()?));
+        }
+        NXAST_POP_QUEUE | NXAST_EXIT => {
+            exact(body, 6)?;
+            out.push(if subtype == NXAST_EXIT {
+                OfpAct::Exit
+            } else {
+                OfpAct::PopQueue
+            });
+        }
+        NXAST_DEC_TTL_CNT_IDS => {
+            let n = usize::from(body.u16()?);
+            body.skip(4)?;
+            let mut ids = Vec::with_capacity(n.min(body.len() / 2));
+            for _ in 0..n {
+                ids.push(body.u16()?);
+            }
+            if body.rest().iter().any(|&b| b != 0) {
+                return Err(bad_len());
+            }
+            out.push(OfpAct::DecTtlIds(ids));
+        }
+        NXAST_PUSH_MPLS | NXAST_POP_MPLS => {
+            exact(body, 6)?;
+            let et = body.u16()?;
+            out.push(if subtype == NXAST_PUSH_MPLS {
+                if et != 0x8847 && et != 0x8848 {
+                    return Err(OfpError::BAD_ACTION_BAD_ARGUMENT);
+                }
+                OfpAct::PushMpls(et)
+            } else {
+                OfpAct::PopMpls(et)
+            });
+        }
+        NXAST_OUTPUT_TRUNC => {
+            exact(body, 6)?;
+            let port = body.u16()?;
+            let max_len = body.u32()?;
+            check_out_port(port)?;
+            out.push(OfpAct::OutputTrunc { port, max_len });
+        }
+        NXAST_RESUBMIT_TABLE_CT => {
+            exact(body, 6)?;
+            let port = body.u16()?;
+            let table = body.u8()?;
+            if body.rest().iter().any(|&b| b != 0) {
+                return Err(OfpError::BAD_ACTION_BAD_ARGUMENT);
+            }
+            out.push(OfpAct::ResubmitCt {
+                in_port: (port != OFPP_IN_PORT).then_some(port),
+                table: (table != 0xff).then_some(table),
+            });
+        }
+        NXAST_CONTROLLER2 => out.push(decode_controller2(body)?),
         NXAST_WRITE_METADATA => {
             exact(body, 22)?;
             body.skip(6)?;
@@ -567,6 +829,44 @@ fn decode_nx_action(body: &mut Rd, out: &mut Vec<OfpAct>) -> Result<(), OfpError
         _ => return Err(OfpError::BAD_ACTION_BAD_EXP_TYPE),
     }
     Ok(())
+}
+
+/// NXAST_CONTROLLER2: 6 zero bytes, then properties `type(16) len(16)
+/// payload`, each padded to 8 bytes (OVS `nx_action_controller2`).
+fn decode_controller2(body: &mut Rd) -> Result<OfpAct, OfpError> {
+    body.skip(6)?;
+    let (mut max_len, mut controller_id, mut reason) = (OFPCML_NO_BUFFER, 0u16, OFPR_ACTION);
+    let (mut userdata, mut pause) = (Vec::new(), false);
+    while !body.is_empty() {
+        let type_ = body.u16()?;
+        let len = usize::from(body.u16()?);
+        let payload = body.take(len.checked_sub(4).ok_or_else(bad_len)?)?;
+        body.take((8 - len % 8) % 8)?;
+        let mut p = Rd::new(payload, bad_len());
+        match type_ {
+            NXAC2PT_MAX_LEN => max_len = p.u16()?,
+            NXAC2PT_CONTROLLER_ID => controller_id = p.u16()?,
+            NXAC2PT_REASON => reason = p.u8()?,
+            NXAC2PT_USERDATA => userdata = payload.to_vec(),
+            NXAC2PT_PAUSE => pause = true,
+            _ => return Err(OfpError::BAD_ACTION_BAD_ARGUMENT),
+        }
+    }
+    Ok(if userdata.is_empty() && !pause {
+        OfpAct::Controller {
+            max_len,
+            reason,
+            controller_id,
+        }
+    } else {
+        OfpAct::Controller2 {
+            max_len,
+            reason,
+            controller_id,
+            userdata,
+            pause,
+        }
+    })
 }
 
 /// Reads one OXM TLV of a set-field (header, value, optional mask).
@@ -622,7 +922,6 @@ pub fn decode_actions(bytes: &[u8], version: u8) -> Result<Vec<OfpAct>, OfpError
     let mut r = Rd::new(bytes, bad_len());
     let mut out = Vec::new();
     let of10 = version == OFP10;
-    let mut pending_queue: Option<u32> = None;
     while !r.is_empty() {
         let type_ = r.peek_u16(0)?;
         let len = usize::from(r.peek_u16(2)?);
@@ -632,16 +931,6 @@ pub fn decode_actions(bytes: &[u8], version: u8) -> Result<Vec<OfpAct>, OfpError
         let mut a = r.sub(len, bad_len())?;
         a.skip(4)?;
         let exact = |a: &Rd, n: usize| if a.len() == n { Ok(()) } else { Err(bad_len()) };
-        if let Some(q) = pending_queue.take() {
-            if of10 || type_ != 0 {
-                return Err(OfpError::BAD_ACTION_BAD_TYPE);
-            }
-            exact(&a, 12)?;
-            let port = port_from_ofp11(a.u32()?)?;
-            check_out_port(port)?;
-            out.push(OfpAct::Enqueue { port, queue: q });
-            continue;
-        }
         let act = match (of10, type_) {
             (_, 0xffff) => {
                 let vendor = a.u32()?;
@@ -742,8 +1031,19 @@ pub fn decode_actions(bytes: &[u8], version: u8) -> Result<Vec<OfpAct>, OfpError
             }
             (false, 21) => {
                 exact(&a, 4)?;
-                pending_queue = Some(a.u32()?);
-                continue;
+                OfpAct::SetQueue(a.u32()?)
+            }
+            (false, 19 | 20) => {
+                exact(&a, 4)?;
+                let et = a.u16()?;
+                if type_ == 19 {
+                    if et != 0x8847 && et != 0x8848 {
+                        return Err(OfpError::BAD_ACTION_BAD_ARGUMENT);
+                    }
+                    OfpAct::PushMpls(et)
+                } else {
+                    OfpAct::PopMpls(et)
+                }
             }
             (false, 22) => {
                 exact(&a, 4)?;
@@ -771,9 +1071,6 @@ pub fn decode_actions(bytes: &[u8], version: u8) -> Result<Vec<OfpAct>, OfpError
             _ => return Err(OfpError::BAD_ACTION_BAD_TYPE),
         };
         out.push(act);
-    }
-    if pending_queue.is_some() {
-        return Err(OfpError::BAD_ACTION_BAD_TYPE);
     }
     Ok(out)
 }

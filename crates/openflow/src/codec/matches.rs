@@ -65,7 +65,13 @@ pub fn of10_expressible(m: &Match) -> bool {
     let k = &m.mask.key;
     let full_or_none16 = |v: u16| v == 0 || v == 0xffff;
     let mac = |v: [u8; 6]| v == [0; 6] || v == [0xff; 6];
+    // CFI matched as 0 with the whole VID matched is "no tag" (dl_vlan =
+    // OFP10_VLAN_NONE), as ovs-ofctl 3.1 sends `vlan_vid=10` (corpus); the
+    // CFI bit alone (`vlan_tci=0/0x1000`) needs NXM.
     let vlan_ok = matches!(k.vlan_tci, 0 | 0xffff)
+        || (k.vlan_tci & VLAN_CFI != 0
+            && k.vlan_tci & 0x0fff == 0x0fff
+            && m.flow.key.vlan_tci & VLAN_CFI == 0)
         || (k.vlan_tci & VLAN_CFI != 0
             && m.flow.key.vlan_tci & VLAN_CFI != 0
             && matches!(k.vlan_tci & 0xefff, 0x0fff | 0xe000 | 0xefff));
@@ -185,7 +191,7 @@ pub fn encode_of10_match(m: &Match, out: &mut Vec<u8>) {
     let (mut dl_vlan, mut pcp) = (0u16, 0u8);
     if k.vlan_tci == 0 {
         wc |= fw::DL_VLAN | fw::DL_VLAN_PCP;
-    } else if k.vlan_tci == 0xffff && f.vlan_tci == 0 {
+    } else if k.vlan_tci & VLAN_CFI != 0 && f.vlan_tci & VLAN_CFI == 0 {
         dl_vlan = OFP10_VLAN_NONE;
         wc |= fw::DL_VLAN_PCP;
     } else {

@@ -255,10 +255,7 @@ fn command10(fm: &FlowMod, opts: &CodecOptions) -> u16 {
 }
 
 fn ctx_for(version: u8, m: &Match) -> ActCtx {
-    ActCtx {
-        version,
-        ip_proto: m.exact(crate::mf::Field::IpProto).map(|v| v as u8),
-    }
+    ActCtx::for_match(version, m)
 }
 
 fn encode_flow_mod(fm: &FlowMod, version: u8, opts: &CodecOptions, out: &mut Vec<u8>) {
@@ -493,6 +490,7 @@ fn encode_packet_out(p: &PacketOut, version: u8, out: &mut Vec<u8>) {
         ActCtx {
             version,
             ip_proto: None,
+            match_has_vlan: false,
         },
         out,
     );

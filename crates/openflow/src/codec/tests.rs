@@ -429,6 +429,32 @@ fn arb_action(version: u8) -> impl Strategy<Value = OfpAct> {
             .prop_map(|(in_port, table)| OfpAct::Resubmit { in_port, table }),
         prop::collection::vec(any::<u8>(), 6).prop_map(OfpAct::Note),
         Just(OfpAct::DecTtl),
+        (1u16..100, any::<u32>()).prop_map(|(port, max_len)| OfpAct::OutputTrunc { port, max_len }),
+        (
+            any::<u16>(),
+            0u8..3,
+            any::<u16>(),
+            prop::collection::vec(any::<u8>(), 0..12),
+            any::<bool>()
+        )
+            .prop_filter("plain controller", |t| !t.3.is_empty() || t.4)
+            .prop_map(|(max_len, reason, controller_id, userdata, pause)| {
+                OfpAct::Controller2 {
+                    max_len,
+                    reason,
+                    controller_id,
+                    userdata,
+                    pause,
+                }
+            }),
+        any::<u32>().prop_map(OfpAct::SetQueue),
+        Just(OfpAct::PopQueue),
+        prop::collection::vec(any::<u16>(), 1..7).prop_map(OfpAct::DecTtlIds),
+        (prop::option::of(1u16..100), prop::option::of(0u8..254))
+            .prop_map(|(in_port, table)| OfpAct::ResubmitCt { in_port, table }),
+        prop_oneof![Just(0x8847u16), Just(0x8848)].prop_map(OfpAct::PushMpls),
+        any::<u16>().prop_map(OfpAct::PopMpls),
+        Just(OfpAct::Exit),
     ];
     if version == 1 {
         prop_oneof![
@@ -450,7 +476,6 @@ fn arb_action(version: u8) -> impl Strategy<Value = OfpAct> {
             Just(OfpAct::PushVlan(0x8100)),
             any::<u8>().prop_map(OfpAct::SetIpTtl),
             any::<u32>().prop_map(OfpAct::Group),
-            (1u16..100, any::<u32>()).prop_map(|(port, queue)| OfpAct::Enqueue { port, queue }),
             any::<u64>().prop_map(|v| OfpAct::SetField {
                 field: Field::EthDst,
                 value: u128::from(v) & crate::mf::low_bits(48),
@@ -461,10 +486,15 @@ fn arb_action(version: u8) -> impl Strategy<Value = OfpAct> {
                 value: v.into(),
                 mask: 0xffff
             }),
-            (any::<u32>(), any::<u32>()).prop_map(|(v, m)| OfpAct::SetField {
-                field: Field::Reg(3),
-                value: u128::from(v & m),
-                mask: m.into()
+            // Masked set-field has its own form only from OF1.5 on (before,
+            // it goes as NXAST_REG_LOAD: see `masked_set_field_is_reg_load`).
+            (any::<u32>(), any::<u32>()).prop_map(move |(v, m)| {
+                let m = if version >= 6 { m } else { u32::MAX };
+                OfpAct::SetField {
+                    field: Field::Reg(3),
+                    value: u128::from(v & m),
+                    mask: m.into(),
+                }
             }),
         ]
         .boxed()
@@ -497,6 +527,18 @@ fn arb_ofpacts(version: u8) -> impl Strategy<Value = Vec<OfpAct>> {
         })
 }
 
+/// `m` with a "CFI matched as 0" VLAN match in OF1.0's only spelling of
+/// it, "no tag" (`dl_vlan` = 0xffff, read back as `vlan_tci=0/0xffff`).
+fn of10_vlan_none(m: Match) -> Match {
+    let mut want = m;
+    if m.mask.key.vlan_tci & 0x1000 != 0 && m.flow.key.vlan_tci & 0x1000 == 0 {
+        // Exactly what the encoder writes as dl_vlan = OFP10_VLAN_NONE.
+        want.mask.key.vlan_tci = 0xffff;
+        want.flow.key.vlan_tci = 0;
+    }
+    want
+}
+
 fn roundtrip(version: u8, msg: &OfpMessage, opts: &CodecOptions) {
     let mut b = Vec::new();
     encode_into(version, 42, msg, opts, &mut b);
@@ -526,11 +568,12 @@ proptest! {
         encode_match_of10(&m, &mut b);
         prop_assert_eq!(b.len(), 40);
         let back = decode_match_of10(&b).unwrap();
+        let want = of10_vlan_none(m);
         if of10_expressible(&m) {
-            prop_assert_eq!(back, m);
+            prop_assert_eq!(back, want);
         } else {
             // Widened: every packet the original matches, the OF1.0 one matches too.
-            prop_assert!(m.mask.masked(&back.mask) == back.mask);
+            prop_assert!(want.mask.masked(&back.mask) == back.mask);
         }
     }
 
@@ -553,6 +596,9 @@ proptest! {
         };
         if v == 1 {
             if !tid { fm.table_id = crate::msg::OFPTT_ALL; }
+            if of10_expressible(&m) {
+                fm.match_ = of10_vlan_none(m);
+            }
             let nxm = !of10_expressible(&m);
             let msg = if nxm { OfpMessage::NxFlowMod(fm) } else { OfpMessage::FlowMod(fm) };
             roundtrip(v, &msg, &opts);
@@ -697,4 +743,107 @@ proptest! {
         let _ = decode_actions(&b, v);
         let _ = decode_instructions(&b, v);
     }
+}
+
+/// Encodes `acts` as the actions of an OF1.0 or OF1.3 flow_mod with match
+/// `m` and returns what decodes back.
+fn via_flow_mod(version: u8, m: Match, acts: Vec<OfpAct>) -> Vec<OfpAct> {
+    let fm = FlowMod {
+        match_: m,
+        ofpacts: acts,
+        ..FlowMod::default()
+    };
+    let b = encode(version, 1, &OfpMessage::FlowMod(fm));
+    match decode(&b) {
+        Ok((_, OfpMessage::FlowMod(f))) => f.ofpacts,
+        other => panic!("{other:?} from {}", hex::encode(&b)),
+    }
+}
+
+#[test]
+fn masked_set_field_is_reg_load() {
+    // OVS set_field_to_nxast: one NXAST_REG_LOAD per run of mask bits.
+    let acts = vec![OfpAct::SetField {
+        field: Field::Reg(1),
+        value: 0x0f05,
+        mask: 0x0f0f,
+    }];
+    let want = vec![
+        OfpAct::RegLoad {
+            dst: Subfield::new(Field::Reg(1), 0, 4).unwrap(),
+            value: 5,
+        },
+        OfpAct::RegLoad {
+            dst: Subfield::new(Field::Reg(1), 8, 4).unwrap(),
+            value: 0xf,
+        },
+    ];
+    assert_eq!(via_flow_mod(4, Match::catchall(), acts.clone()), want);
+    assert_eq!(via_flow_mod(1, Match::catchall(), acts), want);
+}
+
+#[test]
+fn version_specific_action_forms() {
+    let any = Match::catchall();
+    // Enqueue in OF1.1+ is set_queue, output, pop_queue (OVS encode_ENQUEUE).
+    let enq = vec![OfpAct::Enqueue { port: 1, queue: 2 }];
+    assert_eq!(
+        via_flow_mod(4, any, enq.clone()),
+        vec![
+            OfpAct::SetQueue(2),
+            OfpAct::Output {
+                port: 1,
+                max_len: 0
+            },
+            OfpAct::PopQueue
+        ]
+    );
+    assert_eq!(via_flow_mod(1, any, enq.clone()), enq);
+    // mod_vlan_vid pushes a tag in OF1.3 unless the match has one.
+    let vid = vec![OfpAct::SetVlanVid(10)];
+    let sf = OfpAct::SetField {
+        field: Field::VlanVid,
+        value: 0x100a,
+        mask: 0x1fff,
+    };
+    assert_eq!(
+        via_flow_mod(4, any, vid.clone()),
+        vec![OfpAct::PushVlan(0x8100), sf.clone()]
+    );
+    let mut tagged = Match::catchall();
+    tagged.set_masked(Field::VlanTci, 0x1000, 0x1000);
+    assert_eq!(via_flow_mod(4, tagged, vid.clone()), vec![sf.clone()]);
+    assert_eq!(
+        via_flow_mod(4, any, vec![OfpAct::SetVlanVidNoPush(10)]),
+        vec![sf]
+    );
+    // OF1.0 has one set-VID action: both spellings come back as mod_vlan_vid.
+    assert_eq!(
+        via_flow_mod(1, any, vec![OfpAct::SetVlanVidNoPush(10)]),
+        vid
+    );
+    // OF1.0 set-field becomes the OF1.0 action where there is one.
+    let set_ip = vec![OfpAct::SetField {
+        field: Field::IpDst,
+        value: 0x0a00_0000,
+        mask: 0xff00_0000,
+    }];
+    let mut ip = Match::catchall();
+    ip.set(Field::EthType, 0x0800);
+    assert_eq!(
+        via_flow_mod(1, ip, set_ip),
+        vec![OfpAct::SetIpv4Dst([10, 0, 0, 0])]
+    );
+}
+
+#[test]
+fn check_encodable_refuses_what_a_version_lacks() {
+    assert!(check_encodable(&[OfpAct::Group(1)], 1).is_err());
+    assert!(check_encodable(&[OfpAct::PushVlan(0x8100)], 1).is_err());
+    assert!(check_encodable(&[OfpAct::WriteActions(vec![OfpAct::Group(1)])], 4).is_ok());
+    assert!(check_encodable(&[OfpAct::Exit, OfpAct::PopQueue], 1).is_ok());
+    assert_eq!(
+        check_encodable(&[OfpAct::DecTtlIds(vec![0; 0x8000])], 4),
+        Err(OfpError::BAD_ACTION_BAD_LEN)
+    );
 }

@@ -2,20 +2,57 @@
 //! `mf_set`), prerequisite normalization (`ofputil_normalize_match`) and the
 //! canonical `dump-flows` spelling (`match_format`).
 
-use super::field::{prereq_ok, tcp_flag_name, Field, Prereq, Spelling, FRAG_NAMES};
 use super::lex::{parse_eth, parse_int, parse_ipv4_masked, parse_ipv6_masked, IntError};
 use super::port::{format_port, parse_port, PortNames, PortNumbers};
+use crate::mf::{Field, Prereq, Spelling};
+use packet::flow::{FLOW_NW_FRAG_ANY, FLOW_NW_FRAG_LATER};
 use std::fmt::Write;
 use std::net::Ipv6Addr;
 
 /// The crate's match type (value + mask, OVS `struct match`).
 pub use crate::matching::Match;
 
-/// Sets `field` to `value` under `mask` (raw storage units, see
+/// Fragment spellings: name, value, mask (OVS `mf_from_frag_string`).
+pub const FRAG_NAMES: [(&str, u8, u8); 5] = [
+    ("no", 0, FLOW_NW_FRAG_ANY),
+    ("yes", FLOW_NW_FRAG_ANY, FLOW_NW_FRAG_ANY),
+    (
+        "first",
+        FLOW_NW_FRAG_ANY,
+        FLOW_NW_FRAG_ANY | FLOW_NW_FRAG_LATER,
+    ),
+    (
+        "later",
+        FLOW_NW_FRAG_ANY | FLOW_NW_FRAG_LATER,
+        FLOW_NW_FRAG_ANY | FLOW_NW_FRAG_LATER,
+    ),
+    ("not_later", 0, FLOW_NW_FRAG_LATER),
+];
+
+/// TCP flag names by bit (OVS `packet_tcp_flag_to_string`).
+pub fn tcp_flag_name(bit: u16) -> Option<&'static str> {
+    Some(match bit {
+        0x001 => "fin",
+        0x002 => "syn",
+        0x004 => "rst",
+        0x008 => "psh",
+        0x010 => "ack",
+        0x020 => "urg",
+        0x040 => "ece",
+        0x080 => "cwr",
+        0x100 => "ns",
+        0x200 => "[200]",
+        0x400 => "[400]",
+        0x800 => "[800]",
+        _ => return None,
+    })
+}
+
+/// Sets `field` to `value` under `mask` (the field's own units, see
 /// [`Field::get`]), keeping other bits of words the field shares.
 pub fn set_raw(m: &mut Match, field: Field, value: u128, mask: u128) {
-    field.put(&mut m.mask, mask);
-    field.put(&mut m.flow, value & mask);
+    field.set(&mut m.mask, mask);
+    field.set(&mut m.flow, value & mask);
 }
 
 /// Parses a field value (OVS `mf_parse`): returns (value, mask) in the
@@ -276,7 +313,7 @@ pub fn set_field(m: &mut Match, field: Field, value: u128, mask: u128) {
             m.mask.key.nw_tos = tm;
             m.flow.key.nw_tos = tos & tm;
         }
-        Field::NwEcn => {
+        Field::IpEcn => {
             let tos = (m.flow.key.nw_tos & 0xfc) | (value as u8 & 3);
             let tm = (m.mask.key.nw_tos & 0xfc) | if mask != 0 { 3 } else { 0 };
             m.mask.key.nw_tos = tm;
@@ -284,7 +321,7 @@ pub fn set_field(m: &mut Match, field: Field, value: u128, mask: u128) {
         }
         Field::ArpOp => set_raw(
             m,
-            Field::NwProto,
+            Field::IpProto,
             value & 0xff,
             if mask != 0 { 0xff } else { 0 },
         ),
@@ -315,9 +352,23 @@ fn clear_bits(m: &mut Match, bits: u16) {
 /// without their prerequisites are not sent). Returns whether it changed.
 pub fn normalize(m: &mut Match) -> bool {
     let before = *m;
-    let f = m.flow;
+    let met = [
+        Prereq::Arp,
+        Prereq::Ipv4,
+        Prereq::Ipv6,
+        Prereq::IpAny,
+        Prereq::Tcp,
+        Prereq::Udp,
+        Prereq::Sctp,
+        Prereq::Icmpv4,
+        Prereq::Icmpv6,
+        Prereq::Nd,
+        Prereq::NdSolicit,
+        Prereq::NdAdvert,
+    ]
+    .map(|p| (p, m.prereq_ok(p)));
+    let ok = |p: Prereq| met.iter().any(|&(q, v)| q == p && v);
     let mk = &mut m.mask.key;
-    let ok = |p: Prereq| prereq_ok(p, &f);
     let arp = ok(Prereq::Arp);
     if !(ok(Prereq::Ipv4) || arp) {
         mk.nw_src = [0; 4];
@@ -428,6 +479,13 @@ fn put_be16_masked(s: &mut String, name: &str, v: u16, m: u16) {
     if m == 0 {
         return;
     }
+    // ICMP type/code live in the low byte: a decoded exact match masks
+    // only that byte, a parsed one the whole word; both print exact.
+    let m = if name.starts_with("icmp") && m & 0xff == 0xff {
+        0xffff
+    } else {
+        m
+    };
     if m == u16::MAX {
         let _ = write!(s, "{name}={v},");
     } else {
@@ -603,7 +661,7 @@ pub fn format_match(m: &Match, priority: u16, names: Option<&PortNames>) -> Stri
         put_ipv6_masked(&mut s, "ipv6_src", &f.ipv6_src, &w.ipv6_src);
         put_ipv6_masked(&mut s, "ipv6_dst", &f.ipv6_dst, &w.ipv6_dst);
         if w.ipv6_label != 0 {
-            if w.ipv6_label == u32::MAX {
+            if w.ipv6_label & 0xf_ffff == 0xf_ffff {
                 let _ = write!(s, "ipv6_label=0x{:05x},", f.ipv6_label);
             } else {
                 let _ = write!(

@@ -4,9 +4,11 @@
 //!
 //! Idea: follow Open vSwitch's own pipeline. A flow string is split into
 //! `key=value` items ([`lex::KeyValues`]); match fields go through a field
-//! table ([`field::Field`]: names, widths, spellings, prerequisites) into a
-//! [`Match`]; everything after `actions=` becomes an ordered list of
-//! actions and instructions ([`OfpAct`], like OVS's ofpacts). Fields whose
+//! table ([`crate::mf::Field`]: names, widths, spellings, prerequisites)
+//! into a [`Match`]; everything after `actions=` becomes the crate's
+//! ordered list of actions and instructions ([`OfpAct`], like OVS's
+//! ofpacts). [`FlowSpec::to_flow_mod`] turns the result into the message
+//! the codec sends. Fields whose
 //! prerequisites are not met are dropped (OVS normalizes them away rather
 //! than failing). Printing is the exact inverse order of OVS's
 //! `match_format`/`ofpacts_format`/`ofputil_flow_stats_format`.
@@ -19,13 +21,13 @@
 //! fixtures in `tests/fixtures/ofctl_flows.txt` record OVS 3.1's output.
 
 pub mod act;
-pub mod field;
 pub mod lex;
 pub mod matching;
 pub mod port;
 
-pub use act::{actions_at_version, format_actions, parse_actions, OfpAct, Subfield};
-pub use field::Field;
+pub use crate::actions::OfpAct;
+pub use crate::mf::{Field, Subfield};
+pub use act::{format_actions, parse_actions};
 pub use matching::{format_match, normalize, Match};
 pub use port::{PortNames, PortNumbers};
 
@@ -96,6 +98,47 @@ pub struct FlowSpec {
     pub usable_protocols: u32,
     /// OVS's INFO log lines when normalization changed the match.
     pub warnings: Vec<String>,
+}
+
+impl FlowSpec {
+    /// The flow_mod that sends this spec as `command` on a connection
+    /// speaking wire `version` (1 = OpenFlow 1.0 … 6 = 1.5), as
+    /// `ovs-ofctl` builds it (OVS `ofputil_encode_flow_mod` inputs):
+    /// `cookie=V` is the new cookie of an add (or of a modify without a
+    /// cookie mask), `cookie=V/M` the filter of a modify/delete; a table not
+    /// given is table 0 for an OpenFlow 1.1+ add and "all tables"
+    /// (`OFPTT_ALL`) otherwise; no buffer. Encode the result with
+    /// [`crate::encode`] (as `NxFlowMod` when the OF1.0 match needs NXM, see
+    /// [`crate::codec::of10_expressible`]).
+    pub fn to_flow_mod(&self, command: crate::FlowModCommand, version: u8) -> crate::FlowMod {
+        use crate::FlowModCommand as C;
+        let (cookie, cookie_mask) = if self.cookie_mask != 0 && command != C::Add {
+            (self.cookie, self.cookie_mask)
+        } else {
+            (self.new_cookie.unwrap_or(0), 0)
+        };
+        let table_id = if self.table_id == 255 && command == C::Add && version >= 2 {
+            0
+        } else {
+            self.table_id
+        };
+        crate::FlowMod {
+            cookie,
+            cookie_mask,
+            table_id,
+            command,
+            idle_timeout: self.idle_timeout,
+            hard_timeout: self.hard_timeout,
+            priority: self.priority,
+            buffer_id: crate::msg::NO_BUFFER,
+            out_port: self.out_port,
+            out_group: self.out_group,
+            flags: self.flags,
+            importance: self.importance,
+            match_: self.r#match,
+            ofpacts: self.actions.clone(),
+        }
+    }
 }
 
 /// OpenFlow wire version numbers.
@@ -172,7 +215,7 @@ pub fn parse_flow(
             let m = &mut fs.r#match;
             matching::set_field(m, Field::EthType, u128::from(dl_type), 0xffff);
             if let Some(p) = nw_proto {
-                matching::set_field(m, Field::NwProto, u128::from(p), 0xff);
+                matching::set_field(m, Field::IpProto, u128::from(p), 0xff);
             }
             continue;
         }
@@ -193,7 +236,7 @@ pub fn parse_flow(
             }
             "no_readonly_table" | "allow_hidden_fields" => {}
             _ => {
-                if let Some(field) = Field::from_name(name) {
+                if let Some(field) = Field::from_name(name).map(act::tcp_alias) {
                     let (v, m) = matching::parse_field_value(field, value, ports)?;
                     matching::set_field(&mut fs.r#match, field, v, m);
                     continue;
@@ -316,11 +359,7 @@ fn parse_subfield_match(m: &mut Match, name: &str, value: &str) -> Result<(), St
             sf.n_bits
         ));
     }
-    let ones = if sf.n_bits >= 128 {
-        u128::MAX
-    } else {
-        (1u128 << sf.n_bits) - 1
-    };
+    let ones = crate::mf::low_bits(u32::from(sf.n_bits));
     let old_v = sf.field.get(&m.flow);
     let old_m = sf.field.get(&m.mask);
     let mask = old_m | (ones << sf.ofs);
@@ -387,12 +426,11 @@ pub fn format_duration(sec: u32, nsec: u32) -> String {
 /// `cookie=0x0, duration=1.5s, table=0, n_packets=0, n_bytes=0,
 /// idle_timeout=30, idle_age=0, priority=100,ip,nw_src=10.0.0.1
 /// actions=output:2`. With `show_stats` false (`--no-stats`) cookie 0,
-/// table 0, duration, counters and ages are left out. `version` is passed
-/// to [`format_actions`].
+/// table 0, duration, counters and ages are left out. The actions are
+/// printed as they are: give the entry the list decoded from the reply.
 pub fn format_flow_stats_entry(
     e: &FlowStatsEntry,
     show_stats: bool,
-    version: u8,
     names: Option<&PortNames>,
 ) -> String {
     let mut s = String::new();
@@ -454,6 +492,6 @@ pub fn format_flow_stats_entry(
         s.push(' ');
     }
     s.push_str("actions=");
-    s.push_str(&format_actions(&e.actions, version, names));
+    s.push_str(&format_actions(&e.actions, names));
     s
 }
