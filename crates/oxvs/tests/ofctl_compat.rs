@@ -368,11 +368,9 @@ fn ofctl_matches_ovs_ofctl() {
     );
 }
 
-/// Known difference (openflow codec vs text, not ofctl): an `icmp_type`
-/// decoded from an NXM/OXM flow-stats reply prints as `icmp_type=0x8/0xff`
-/// instead of `icmp_type=8`. Run with `--ignored` once the codec is fixed.
+/// An `icmp_type` decoded from an NXM/OXM flow-stats reply prints as
+/// `icmp_type=8`, as ovs-ofctl prints it (once printed `0x8/0xff`).
 #[test]
-#[ignore]
 fn icmp_type_dump_matches() {
     let Some(o) = Ovs::start() else { return };
     assert!(o

@@ -117,7 +117,11 @@ impl FlowSpec {
         } else {
             (self.new_cookie.unwrap_or(0), 0)
         };
-        let table_id = if self.table_id == 255 && command == C::Add && version >= 2 {
+        // Without `table=`: OF1.0 sends "all tables" (the switch adds to
+        // table 0); OF1.1+ ovs-ofctl sends table 0 for add and modify and
+        // "all tables" only for delete (compat doc §6).
+        let deleting = matches!(command, C::Delete | C::DeleteStrict);
+        let table_id = if self.table_id == 255 && !deleting && version >= 2 {
             0
         } else {
             self.table_id

@@ -22,7 +22,7 @@ use openflow::OfpMessage;
 
 use super::vconn::{Session, Vconn};
 use super::wire::{self, Msg, OFPT_ERROR};
-use super::{acts, expect_reply, port_descs, Fatal, Opts};
+use super::{expect_reply, port_descs, Fatal, Opts};
 
 /// Which flow_mod command a CLI command sends.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -148,34 +148,9 @@ fn flow_mod_of(spec: &FlowSpec, cmd: Cmd, strict: bool, version: u8) -> Result<F
         (Cmd::Delete, false) => FlowModCommand::Delete,
         (Cmd::Delete, true) => FlowModCommand::DeleteStrict,
     };
-    let table_id = if spec.table_id != OFPTT_ALL || version == 1 {
-        spec.table_id
-    } else if cmd == Cmd::Delete {
-        OFPTT_ALL
-    } else {
-        0
-    };
-    let cookie = match cmd {
-        Cmd::Add => spec.new_cookie.unwrap_or(0),
-        _ if spec.cookie_mask != 0 => spec.cookie,
-        _ => spec.new_cookie.unwrap_or(0),
-    };
-    Ok(FlowMod {
-        cookie,
-        cookie_mask: spec.cookie_mask,
-        table_id,
-        command,
-        idle_timeout: spec.idle_timeout,
-        hard_timeout: spec.hard_timeout,
-        priority: spec.priority,
-        buffer_id: NO_BUFFER,
-        out_port: spec.out_port,
-        out_group: spec.out_group,
-        flags: spec.flags,
-        importance: spec.importance,
-        match_: spec.r#match,
-        ofpacts: acts::to_wire(&spec.actions)?,
-    })
+    let fm = spec.to_flow_mod(command, version);
+    codec::check_encodable(&fm.ofpacts, version).map_err(|e| e.name().to_string())?;
+    Ok(fm)
 }
 
 /// One parsed line of add-flows / the argument of add-flow etc.
@@ -497,7 +472,7 @@ fn format_entry(
     version: u8,
     names: Option<&oftext::PortNames>,
 ) -> String {
-    let line = oftext::format_flow_stats_entry(e, stats, 0, names);
+    let line = oftext::format_flow_stats_entry(e, stats, names);
     if version == 1 {
         return line;
     }
@@ -544,7 +519,7 @@ fn entry(f: &FlowStats, ages: bool) -> oftext::FlowStatsEntry {
         packet_count: f.packet_count,
         byte_count: f.byte_count,
         r#match: f.match_,
-        actions: acts::from_wire(&f.ofpacts),
+        actions: f.ofpacts.clone(),
     }
 }
 
@@ -613,7 +588,7 @@ pub fn packet_out(s: &mut Session, o: &Opts, target: &str, args: &[String]) -> R
         (in_port, args.get(1).cloned().unwrap_or_default())
     };
     let (tacts, _) = oftext::parse_actions(&actions_text, Some(&f)).map_err(Fatal::msg)?;
-    let ofpacts = acts::to_wire(&tacts).map_err(Fatal::msg)?;
+    let ofpacts = tacts;
     let mut v = Vconn::open(target, s)?;
     let st = Of10State {
         table_id: false,
@@ -783,11 +758,7 @@ fn format_flow_mod(fm: &FlowMod, version: u8) -> String {
         s.push_str(&format!("out_port:{} ", super::print::port(fm.out_port)));
     }
     s.push_str("actions=");
-    s.push_str(&oftext::format_actions(
-        &acts::from_wire(&fm.ofpacts),
-        version,
-        None,
-    ));
+    s.push_str(&oftext::format_actions(&fm.ofpacts, None));
     s
 }
 

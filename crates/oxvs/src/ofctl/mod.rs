@@ -17,7 +17,6 @@
 //! codec and text syntax ([`flows`]); [`print`] reproduces OVS's text.
 //! Errors print `ovs-ofctl: …` on stderr and exit 1, as ovs-ofctl.
 
-mod acts;
 mod flows;
 mod print;
 mod vconn;
