@@ -3,7 +3,7 @@
 //! asynchronous events it relays, and its implementation over the backer
 //! and the datapath ([`BackerOps`]).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use datapath::Datapath;
@@ -13,6 +13,7 @@ use openflow::msg::{
 };
 use openflow::port::{OfpPort, OFPP_NONE};
 use openflow::OfpError;
+use parking_lot::Mutex;
 use tokio::sync::broadcast;
 
 use crate::Backer;
@@ -98,8 +99,12 @@ pub trait SwitchOps: Send + Sync + 'static {
 pub struct BackerOps {
     backer: Arc<Backer>,
     datapath: Arc<Datapath>,
-    /// Set by every change a barrier must wait for; cleared by `barrier`.
-    dirty: AtomicBool,
+    /// Count of changes a barrier must wait for (flow_mods, packet-outs).
+    changes: AtomicU64,
+    /// `changes` as of the start of the last completed revalidation; the
+    /// lock serializes revalidations so that a barrier never returns while
+    /// another connection's revalidation that covers it is still running.
+    revalidated: Mutex<u64>,
 }
 
 impl BackerOps {
@@ -108,112 +113,55 @@ impl BackerOps {
         Arc::new(BackerOps {
             backer,
             datapath,
-            dirty: AtomicBool::new(false),
+            changes: AtomicU64::new(0),
+            revalidated: Mutex::new(0),
         })
     }
 
-    fn bridge_ports(&self, bridge: &str) -> Option<Vec<(String, u16, Option<u32>)>> {
-        let cfg = self.backer.xconfig();
-        let b = cfg.bridge(bridge)?;
-        let mut ports: Vec<(String, u16, Option<u32>)> = b
-            .bundles
-            .iter()
-            .flat_map(|bundle| bundle.ifaces.iter())
-            .map(|p| (p.name.clone(), p.ofport, p.odp_port))
-            .collect();
-        ports.sort_by_key(|p| p.1);
-        Some(ports)
+    fn touched(&self) {
+        self.changes.fetch_add(1, Ordering::AcqRel);
     }
 }
 
-/// OFPPF_10GB_FD | OFPPF_COPPER (OpenFlow 1.1+ layout), what OVS reports
-/// for ports whose speed it cannot read.
-const DEFAULT_CURR: u32 = (1 << 6) | (1 << 11);
-
 impl SwitchOps for BackerOps {
     fn datapath_id(&self, bridge: &str) -> Option<u64> {
-        let ports = self.bridge_ports(bridge)?;
-        // The local port's address, as OVS's default datapath id.
-        let mac = ports
-            .iter()
-            .find(|p| p.1 == openflow::port::OFPP_LOCAL)
-            .and_then(|p| read_mac(&p.0))
-            .unwrap_or([0; 6]);
-        Some(mac.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
+        self.backer.datapath_id(bridge)
     }
 
-    fn flow_mod(&self, _bridge: &str, _fm: &FlowMod) -> Result<(), OfpError> {
-        // Flow tables are not wired into the backer yet.
-        self.dirty.store(true, Ordering::Release);
-        Err(OfpError::FLOW_MOD_FAILED_EPERM)
+    fn flow_mod(&self, bridge: &str, fm: &FlowMod) -> Result<(), OfpError> {
+        self.touched();
+        self.backer.flow_mod(bridge, fm)
     }
 
-    fn flow_stats(
-        &self,
-        bridge: &str,
-        _req: &FlowStatsRequest,
-    ) -> Result<Vec<FlowStats>, OfpError> {
-        self.bridge_ports(bridge)
-            .map(|_| Vec::new())
-            .ok_or(OfpError::BAD_REQUEST_EPERM)
+    fn flow_stats(&self, bridge: &str, req: &FlowStatsRequest) -> Result<Vec<FlowStats>, OfpError> {
+        self.backer.flow_stats(bridge, req)
     }
 
     fn aggregate_stats(
         &self,
         bridge: &str,
-        _req: &FlowStatsRequest,
+        req: &FlowStatsRequest,
     ) -> Result<AggregateStats, OfpError> {
-        self.bridge_ports(bridge)
-            .map(|_| AggregateStats::default())
-            .ok_or(OfpError::BAD_REQUEST_EPERM)
+        self.backer.aggregate_stats(bridge, req)
     }
 
     fn table_stats(&self, bridge: &str) -> Option<Vec<TableStats>> {
-        self.bridge_ports(bridge)?;
-        Some(
-            (0..crate::connmgr::features::N_TABLES)
-                .map(|t| TableStats {
-                    table_id: t,
-                    name: String::new(),
-                    wildcards: 0x003f_ffff,
-                    max_entries: 1_000_000,
-                    active_count: 0,
-                    lookup_count: 0,
-                    matched_count: 0,
-                })
-                .collect(),
-        )
+        self.backer.table_stats(bridge)
     }
 
     fn port_descs(&self, bridge: &str) -> Option<Vec<PortDesc>> {
-        let ports = self.bridge_ports(bridge)?;
-        Some(
-            ports
-                .into_iter()
-                .map(|(name, ofport, _)| {
-                    let (up, link) = read_flags(&name);
-                    PortDesc {
-                        port_no: ofport,
-                        hw_addr: read_mac(&name).unwrap_or([0; 6]),
-                        config: if up { 0 } else { 1 },
-                        state: if link { 4 } else { 1 },
-                        curr: DEFAULT_CURR,
-                        curr_speed: 10_000_000,
-                        name,
-                        ..PortDesc::default()
-                    }
-                })
-                .collect(),
-        )
+        self.backer.port_descs(bridge)
     }
 
     fn port_stats(&self, bridge: &str, port: OfpPort) -> Option<Vec<PortStats>> {
-        let ports = self.bridge_ports(bridge)?;
+        let cfg = self.backer.xconfig();
+        let b = cfg.bridge(bridge)?;
         Some(
-            ports
-                .into_iter()
-                .filter(|p| port == OFPP_NONE || p.1 == port)
-                .map(|(_, ofport, odp)| {
+            b.ofports
+                .iter()
+                .filter(|p| port == OFPP_NONE || **p == port)
+                .filter_map(|p| b.port(*p).map(|(_, xp)| (*p, xp.odp_port)))
+                .map(|(ofport, odp)| {
                     let s = odp
                         .and_then(|p| self.datapath.port_stats(p))
                         .unwrap_or_default();
@@ -239,20 +187,28 @@ impl SwitchOps for BackerOps {
         port_mod_check(self.port_descs(bridge), pm)
     }
 
-    fn packet_out(&self, _bridge: &str, _po: &PacketOut) -> Result<(), OfpError> {
-        Err(OfpError::BAD_REQUEST_EPERM)
+    fn packet_out(&self, bridge: &str, po: &PacketOut) -> Result<(), OfpError> {
+        self.touched();
+        self.backer.packet_out(bridge, po)
     }
 
-    fn subscribe(&self, _bridge: &str) -> Option<broadcast::Receiver<AsyncEvent>> {
-        None
+    fn subscribe(&self, bridge: &str) -> Option<broadcast::Receiver<AsyncEvent>> {
+        self.backer.subscribe(bridge)
     }
 
     fn barrier(&self) {
-        // Nothing changed since the last barrier, or no megaflow to fix:
-        // skip the round trip to the forwarding threads.
-        if self.dirty.swap(false, Ordering::AcqRel) && self.datapath.stats().flows > 0 {
+        let target = self.changes.load(Ordering::Acquire);
+        let mut done = self.revalidated.lock();
+        if *done >= target {
+            // A revalidation that started after our changes has finished.
+            return;
+        }
+        let snapshot = self.changes.load(Ordering::Acquire);
+        // No megaflow installed: nothing can forward with old rules.
+        if self.datapath.stats().flows > 0 {
             self.datapath.revalidate_now();
         }
+        *done = snapshot;
     }
 }
 
@@ -273,31 +229,4 @@ pub fn port_mod_check(ports: Option<Vec<PortDesc>>, pm: &PortMod) -> Result<(), 
         return Err(OfpError::PORT_MOD_FAILED_EPERM);
     }
     Ok(())
-}
-
-fn sysfs(name: &str, file: &str) -> Option<String> {
-    if name.contains('/') || name.is_empty() {
-        return None;
-    }
-    std::fs::read_to_string(format!("/sys/class/net/{name}/{file}")).ok()
-}
-
-/// The interface's Ethernet address from sysfs.
-fn read_mac(name: &str) -> Option<[u8; 6]> {
-    let s = sysfs(name, "address")?;
-    let mut mac = [0u8; 6];
-    let mut parts = s.trim().split(':');
-    for b in &mut mac {
-        *b = u8::from_str_radix(parts.next()?, 16).ok()?;
-    }
-    Some(mac)
-}
-
-/// (administratively up, carrier up) from sysfs.
-fn read_flags(name: &str) -> (bool, bool) {
-    let up = sysfs(name, "flags")
-        .and_then(|f| u32::from_str_radix(f.trim().trim_start_matches("0x"), 16).ok())
-        .is_some_and(|f| f & 1 != 0);
-    let carrier = sysfs(name, "carrier").is_some_and(|c| c.trim() == "1");
-    (up, up && carrier)
 }
