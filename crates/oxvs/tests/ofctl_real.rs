@@ -334,6 +334,67 @@ fn flow_mods_in_both_modes() {
     );
     assert!(flows(&ofctl_ok(&sw, &["dump-flows", "offbr0"])).is_empty());
 
+    // Durations print as OVS's: whole milliseconds.
+    ofctl_ok(&sw, &["add-flow", "offbr0", "in_port=9,actions=drop"]);
+    std::thread::sleep(Duration::from_millis(30));
+    let dump = ofctl_ok(&sw, &["dump-flows", "offbr0"]);
+    let d = dump
+        .split("duration=")
+        .nth(1)
+        .unwrap()
+        .split('s')
+        .next()
+        .unwrap();
+    let frac = d.split('.').nth(1).unwrap_or("");
+    assert!(frac.len() <= 3 && d.parse::<f64>().unwrap() > 0.0, "{dump}");
+    ofctl_ok(&sw, &["del-flows", "offbr0"]);
+
+    // OpenFlow 1.4 bundle (`--bundle`): a flow the switch refuses on line 3
+    // adds none of the file; a good file is added whole.
+    ofctl_ok(
+        &sw,
+        &["add-flow", "offbr0", "priority=5,in_port=7,actions=drop"],
+    );
+    std::fs::write(
+        &file,
+        "in_port=1,actions=drop\nin_port=3,actions=output:1\ntable=254,in_port=2,actions=drop\n",
+    )
+    .unwrap();
+    let out = ofctl(
+        &sw,
+        &[
+            "-O",
+            "OpenFlow14",
+            "--bundle",
+            "add-flows",
+            "offbr0",
+            s(&file),
+        ],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("OFPBFC_MSG_FAILED"), "{err}");
+    let dump = ofctl_ok(&sw, &["dump-flows", "offbr0"]);
+    assert_eq!(flows(&dump).len(), 1, "only the flow from before: {dump}");
+    std::fs::write(
+        &file,
+        "in_port=1,actions=drop\nin_port=3,actions=output:1\n",
+    )
+    .unwrap();
+    ofctl_ok(
+        &sw,
+        &[
+            "-O",
+            "OpenFlow14",
+            "--bundle",
+            "add-flows",
+            "offbr0",
+            s(&file),
+        ],
+    );
+    assert_eq!(flows(&ofctl_ok(&sw, &["dump-flows", "offbr0"])).len(), 3);
+    ofctl_ok(&sw, &["del-flows", "offbr0"]);
+
     // OpenFlow 1.3: same flows, 1.3 formatting.
     for f in REF_FLOWS {
         ofctl_ok(&sw, &["-O", "OpenFlow13", "add-flow", "offbr0", f]);

@@ -3,13 +3,14 @@
 //! asynchronous events it relays, and its implementation over the backer
 //! and the datapath ([`BackerOps`]).
 
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use datapath::Datapath;
 use openflow::msg::{
-    AggregateStats, FlowMod, FlowRemoved, FlowStats, FlowStatsRequest, PacketIn, PacketOut,
-    PortDesc, PortMod, PortStats, PortStatus, TableStats,
+    AggregateStats, FlowMod, FlowModCommand, FlowRemoved, FlowStats, FlowStatsRequest, PacketIn,
+    PacketOut, PortDesc, PortMod, PortStats, PortStatus, TableStats,
 };
 use openflow::port::{OfpPort, OFPP_NONE};
 use openflow::OfpError;
@@ -121,6 +122,67 @@ impl BackerOps {
     fn touched(&self) {
         self.changes.fetch_add(1, Ordering::AcqRel);
     }
+
+    /// Makes `bridge`'s flows equal to `before` again, touching only the
+    /// flows that differ (identity: table, priority, match).
+    fn roll_back(&self, bridge: &str, before: &[FlowStats]) {
+        let key = |f: &FlowStats| (f.table_id, f.priority, f.match_);
+        let same = |a: &FlowStats, b: &FlowStats| {
+            (
+                a.cookie,
+                &a.ofpacts,
+                a.idle_timeout,
+                a.hard_timeout,
+                a.flags,
+            ) == (
+                b.cookie,
+                &b.ofpacts,
+                b.idle_timeout,
+                b.hard_timeout,
+                b.flags,
+            )
+        };
+        let old: HashMap<_, &FlowStats> = before.iter().map(|f| (key(f), f)).collect();
+        let Ok(now) = self.backer.flow_stats(bridge, &FlowStatsRequest::default()) else {
+            return;
+        };
+        let mut keep = HashSet::new();
+        for f in &now {
+            match old.get(&key(f)) {
+                Some(o) if same(o, f) => {
+                    keep.insert(key(f));
+                }
+                _ => {
+                    let del = FlowMod {
+                        command: FlowModCommand::DeleteStrict,
+                        table_id: f.table_id,
+                        priority: f.priority,
+                        match_: f.match_,
+                        ..FlowMod::default()
+                    };
+                    let _ = self.backer.flow_mod(bridge, &del);
+                }
+            }
+        }
+        for f in before.iter().filter(|f| !keep.contains(&key(f))) {
+            let add = FlowMod {
+                cookie: f.cookie,
+                table_id: f.table_id,
+                command: FlowModCommand::Add,
+                idle_timeout: f.idle_timeout,
+                hard_timeout: f.hard_timeout,
+                priority: f.priority,
+                flags: f.flags,
+                importance: f.importance,
+                match_: f.match_,
+                ofpacts: f.ofpacts.clone(),
+                ..FlowMod::default()
+            };
+            if let Err(e) = self.backer.flow_mod(bridge, &add) {
+                tracing::warn!("{bridge}: bundle roll-back could not restore a flow: {e}");
+            }
+        }
+    }
 }
 
 impl SwitchOps for BackerOps {
@@ -133,8 +195,35 @@ impl SwitchOps for BackerOps {
         self.backer.flow_mod(bridge, fm)
     }
 
+    /// All or nothing by rollback: the bridge's flows are read first; if a
+    /// flow_mod fails, flows the bundle added or changed are deleted and
+    /// the flows it deleted or changed are added back as they were
+    /// (counters restart). A concurrent change from another connection
+    /// during the commit may be undone too; the datapath may forward with
+    /// the intermediate rules until the commit's barrier.
+    fn flow_mods_atomic(&self, bridge: &str, fms: &[FlowMod]) -> Result<(), (usize, OfpError)> {
+        self.touched();
+        let before = self
+            .backer
+            .flow_stats(bridge, &FlowStatsRequest::default())
+            .map_err(|e| (0, e))?;
+        for (i, fm) in fms.iter().enumerate() {
+            if let Err(e) = self.backer.flow_mod(bridge, fm) {
+                self.roll_back(bridge, &before);
+                return Err((i, e));
+            }
+        }
+        Ok(())
+    }
+
+    /// Durations are cut to milliseconds, OVS's clock resolution, so that
+    /// clients print them as OVS's (`duration=0.759s`).
     fn flow_stats(&self, bridge: &str, req: &FlowStatsRequest) -> Result<Vec<FlowStats>, OfpError> {
-        self.backer.flow_stats(bridge, req)
+        let mut flows = self.backer.flow_stats(bridge, req)?;
+        for f in &mut flows {
+            f.duration_nsec -= f.duration_nsec % 1_000_000;
+        }
+        Ok(flows)
     }
 
     fn aggregate_stats(
