@@ -17,6 +17,8 @@ pub mod trace;
 pub mod xlate;
 
 #[cfg(test)]
+mod pipeline_tests;
+#[cfg(test)]
 mod test_util;
 
 pub use backer::Backer;

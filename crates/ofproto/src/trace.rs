@@ -261,17 +261,28 @@ pub fn format_match(m: &Match) -> String {
     }
     if k.tcp_flags != 0 {
         if k.tcp_flags & 0x0fff == 0x0fff {
-            s.push(
-                format!("tcp_flags={:#05x}", f.tcp_flags)
-                    .replace("0x00", "0x0")
-                    .trim_end()
-                    .to_string(),
-            );
+            s.push(format!("tcp_flags={}", tcp_flags_names(f.tcp_flags)));
         } else {
             s.push(format!("tcp_flags={:#x}/{:#x}", f.tcp_flags, k.tcp_flags));
         }
     }
     s.join(",")
+}
+
+/// TCP flags as OVS prints an exact `tcp_flags` (`syn|ack`, `0` for none).
+fn tcp_flags_names(f: u16) -> String {
+    const NAMES: [&str; 9] = ["fin", "syn", "rst", "psh", "ack", "urg", "ece", "cwr", "ns"];
+    let v: Vec<&str> = NAMES
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| f & (1 << i) != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    if v.is_empty() {
+        "0".to_string()
+    } else {
+        v.join("|")
+    }
 }
 
 /// The mask that makes [`format_match`] print a whole flow as OVS's

@@ -973,13 +973,13 @@ fn execute_one(ctx: &mut Ctx<'_, '_>, bridge: usize, a: &OfpAct, last: bool) {
         } => compose_controller(ctx, bridge, *reason, *controller_id, *max_len),
         OfpAct::SetVlanVid(vid) => {
             ctx.wc.key.vlan_tci |= VLAN_VID_MASK | VLAN_CFI;
-            let t = ctx.flow.key.vlan_tci;
-            // OpenFlow 1.0 semantics: push a tag when there is none.
+            // OpenFlow 1.0 semantics: push a tag (PCP 0) when there is none.
+            let t = tci_or_zero(ctx.flow.key.vlan_tci);
             ctx.flow.key.vlan_tci = (t & !VLAN_VID_MASK) | (vid & VLAN_VID_MASK) | VLAN_CFI;
         }
         OfpAct::SetVlanPcp(pcp) => {
             ctx.wc.key.vlan_tci |= VLAN_PCP_MASK | VLAN_CFI;
-            let t = ctx.flow.key.vlan_tci;
+            let t = tci_or_zero(ctx.flow.key.vlan_tci);
             ctx.flow.key.vlan_tci = (t & !VLAN_PCP_MASK) | ((u16::from(*pcp) & 7) << 13) | VLAN_CFI;
         }
         OfpAct::StripVlan | OfpAct::PopVlan => {
@@ -1086,6 +1086,15 @@ fn execute_one(ctx: &mut Ctx<'_, '_>, bridge: usize, a: &OfpAct, last: bool) {
             }
         }
         _ => ctx.note("unsupported action, ignored"),
+    }
+}
+
+/// `tci` if it has a VLAN header (CFI), else 0 (no bits of an absent tag).
+fn tci_or_zero(tci: u16) -> u16 {
+    if tci & VLAN_CFI != 0 {
+        tci
+    } else {
+        0
     }
 }
 
@@ -1208,10 +1217,12 @@ fn compose_controller(ctx: &mut Ctx<'_, '_>, bridge: usize, reason: u8, id: u16,
 /// pop/push, IPv4/IPv6 fields, L4 ports, each as a masked set whose mask is
 /// the megaflow mask of that header (so it covers every written bit).
 fn commit(ctx: &mut Ctx<'_, '_>) {
-    let f = ctx.flow.key;
+    // Keys carry only masked bits, so equal megaflows get equal actions.
+    let f = ctx.flow.key.masked(&ctx.wc.key);
+    let full = ctx.flow.key;
     let b = ctx.base;
     let wc = ctx.wc.key;
-    if f.dl_src != b.dl_src || f.dl_dst != b.dl_dst {
+    if full.dl_src != b.dl_src || full.dl_dst != b.dl_dst {
         ctx.actions.push(DpAction::SetEthMasked {
             key: EthKey {
                 src: f.dl_src,
@@ -1222,15 +1233,15 @@ fn commit(ctx: &mut Ctx<'_, '_>) {
                 dst: wc.dl_dst,
             },
         });
-        ctx.base.dl_src = f.dl_src;
-        ctx.base.dl_dst = f.dl_dst;
+        ctx.base.dl_src = full.dl_src;
+        ctx.base.dl_dst = full.dl_dst;
     }
     commit_vlan(ctx);
-    if f.dl_type == ETH_TYPE_IP
-        && (f.nw_src != b.nw_src
-            || f.nw_dst != b.nw_dst
-            || f.nw_tos != b.nw_tos
-            || f.nw_ttl != b.nw_ttl)
+    if full.dl_type == ETH_TYPE_IP
+        && (full.nw_src != b.nw_src
+            || full.nw_dst != b.nw_dst
+            || full.nw_tos != b.nw_tos
+            || full.nw_ttl != b.nw_ttl)
     {
         ctx.actions.push(DpAction::SetIpv4 {
             key: Ipv4Key {
@@ -1246,17 +1257,17 @@ fn commit(ctx: &mut Ctx<'_, '_>) {
                 ttl: wc.nw_ttl,
             },
         });
-        ctx.base.nw_src = f.nw_src;
-        ctx.base.nw_dst = f.nw_dst;
-        ctx.base.nw_tos = f.nw_tos;
-        ctx.base.nw_ttl = f.nw_ttl;
+        ctx.base.nw_src = full.nw_src;
+        ctx.base.nw_dst = full.nw_dst;
+        ctx.base.nw_tos = full.nw_tos;
+        ctx.base.nw_ttl = full.nw_ttl;
     }
-    if f.dl_type == ETH_TYPE_IPV6
-        && (f.ipv6_src != b.ipv6_src
-            || f.ipv6_dst != b.ipv6_dst
-            || f.ipv6_label != b.ipv6_label
-            || f.nw_tos != b.nw_tos
-            || f.nw_ttl != b.nw_ttl)
+    if full.dl_type == ETH_TYPE_IPV6
+        && (full.ipv6_src != b.ipv6_src
+            || full.ipv6_dst != b.ipv6_dst
+            || full.ipv6_label != b.ipv6_label
+            || full.nw_tos != b.nw_tos
+            || full.nw_ttl != b.nw_ttl)
     {
         ctx.actions.push(DpAction::SetIpv6 {
             key: Ipv6Key {
@@ -1274,15 +1285,15 @@ fn commit(ctx: &mut Ctx<'_, '_>) {
                 hlimit: wc.nw_ttl,
             },
         });
-        ctx.base.ipv6_src = f.ipv6_src;
-        ctx.base.ipv6_dst = f.ipv6_dst;
-        ctx.base.ipv6_label = f.ipv6_label;
-        ctx.base.nw_tos = f.nw_tos;
-        ctx.base.nw_ttl = f.nw_ttl;
+        ctx.base.ipv6_src = full.ipv6_src;
+        ctx.base.ipv6_dst = full.ipv6_dst;
+        ctx.base.ipv6_label = full.ipv6_label;
+        ctx.base.nw_tos = full.nw_tos;
+        ctx.base.nw_ttl = full.nw_ttl;
     }
-    if is_ip_any(&f) && (f.tp_src != b.tp_src || f.tp_dst != b.tp_dst) {
+    if is_ip_any(&full) && (full.tp_src != b.tp_src || full.tp_dst != b.tp_dst) {
         ctx.wc.key.nw_proto = u8::MAX;
-        let proto = match f.nw_proto {
+        let proto = match full.nw_proto {
             IPPROTO_TCP => Some(L4Proto::Tcp),
             IPPROTO_UDP => Some(L4Proto::Udp),
             IPPROTO_SCTP => Some(L4Proto::Sctp),
@@ -1300,8 +1311,8 @@ fn commit(ctx: &mut Ctx<'_, '_>) {
                     dst: wc.tp_dst,
                 },
             });
-            ctx.base.tp_src = f.tp_src;
-            ctx.base.tp_dst = f.tp_dst;
+            ctx.base.tp_src = full.tp_src;
+            ctx.base.tp_dst = full.tp_dst;
         }
     }
 }
