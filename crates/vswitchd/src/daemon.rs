@@ -211,9 +211,11 @@ fn commands(
         usize::MAX,
         Box::new(move |a| match a {
             [bridge, flow, ..] => b.trace(bridge, flow),
-            _ => Err("oxvs: ofproto/trace with a datapath flow is not supported; \
+            _ => Err(
+                "oxvs: ofproto/trace with a datapath flow is not supported; \
                       use BRIDGE BR_FLOW\n"
-                .to_string()),
+                    .to_string(),
+            ),
         }),
     );
     let dp = datapath.clone();
