@@ -134,8 +134,18 @@ where
     let (mut rd, mut wr) = tokio::io::split(stream);
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(ctx.queue_len.max(2));
     let writer = tokio::spawn(async move {
+        // Everything queued goes out in one write.
+        let mut batch: Vec<u8> = Vec::with_capacity(65536);
         while let Some(msg) = rx.recv().await {
-            if wr.write_all(&msg).await.is_err() {
+            batch.clear();
+            batch.extend_from_slice(&msg);
+            while batch.len() < 65536 {
+                match rx.try_recv() {
+                    Ok(m) => batch.extend_from_slice(&m),
+                    Err(_) => break,
+                }
+            }
+            if wr.write_all(&batch).await.is_err() {
                 return;
             }
         }
@@ -441,8 +451,10 @@ impl Conn {
             }
             OfpMessage::MultipartRequest(req) => self.multipart(xid, raw, req).await,
             OfpMessage::BarrierRequest => {
-                let ops = ops.clone();
-                let _ = tokio::task::spawn_blocking(move || ops.barrier()).await;
+                if ops.barrier_pending() {
+                    let ops = ops.clone();
+                    let _ = tokio::task::spawn_blocking(move || ops.barrier()).await;
+                }
                 self.reply(xid, &OfpMessage::BarrierReply).await
             }
             OfpMessage::RoleRequest(r) => match self.role_request(r) {
@@ -739,37 +751,54 @@ impl Conn {
 
     /// Sends `items` as one or more multipart replies, each under 64 KiB,
     /// all but the last with OFPMPF_MORE (OpenFlow 1.3.5 §7.3.5).
-    async fn send_parts<T: Clone>(
+    ///
+    /// Each item is encoded once, as a one-item reply whose body after the
+    /// common prefix (header, multipart type and flags, NX stats header) is
+    /// the item's entry; entries are concatenated behind the prefix. If the
+    /// codec's one-item reply does not start with the empty reply's prefix
+    /// (a body that is not a plain list), items are grouped by size instead.
+    async fn send_parts<T>(
         &self,
         xid: u32,
         items: Vec<T>,
         make: impl Fn(Vec<T>) -> MultipartReplyBody,
     ) -> Result<(), Close> {
-        let whole = codec::encode(self.version, xid, &mp(make(items.clone())));
-        if whole.len() < MAX_MSG {
-            return self.send(whole).await;
-        }
-        let base = codec::encode(self.version, xid, &mp(make(Vec::new()))).len();
-        let room = MAX_MSG - base;
-        let mut parts: Vec<Vec<T>> = vec![Vec::new()];
-        let mut used = 0;
-        for item in items {
-            let size = codec::encode(self.version, xid, &mp(make(vec![item.clone()]))).len() - base;
-            let last = parts.last_mut().expect("parts is never empty");
-            if used + size > room && !last.is_empty() {
-                parts.push(Vec::new());
-                used = 0;
+        let base = codec::encode(self.version, xid, &mp(make(Vec::new())));
+        let blen = base.len();
+        // Same bytes except the length field (2..4).
+        let same_prefix =
+            |m: &[u8]| m.len() >= blen && m[..2] == base[..2] && m[4..blen] == base[4..];
+        let mut parts: Vec<Vec<u8>> = Vec::new();
+        let mut part = base.clone();
+        let mut items = items.into_iter();
+        while let Some(item) = items.next() {
+            let one = codec::encode(self.version, xid, &mp(make(vec![item])));
+            if !same_prefix(&one) {
+                // Not a plain list: one reply per item.
+                parts.push(one);
+                for item in items.by_ref() {
+                    parts.push(codec::encode(self.version, xid, &mp(make(vec![item]))));
+                }
+                break;
             }
-            used += size;
-            parts.last_mut().expect("parts is never empty").push(item);
+            let entry = &one[blen..];
+            if part.len() + entry.len() > MAX_MSG && part.len() > blen {
+                parts.push(std::mem::replace(&mut part, base.clone()));
+            }
+            part.extend_from_slice(entry);
+        }
+        if part.len() > blen || parts.is_empty() {
+            parts.push(part);
         }
         let n = parts.len();
-        for (i, part) in parts.into_iter().enumerate() {
-            let reply = MultipartReply {
-                flags: if i + 1 < n { OFPMPF_MORE } else { 0 },
-                body: make(part),
-            };
-            self.reply(xid, &OfpMessage::MultipartReply(reply)).await?;
+        for (i, mut p) in parts.into_iter().enumerate() {
+            let len = u16::try_from(p.len()).unwrap_or(u16::MAX);
+            p[2..4].copy_from_slice(&len.to_be_bytes());
+            if i + 1 < n {
+                // Multipart/stats flags are at bytes 10..12 in every version.
+                p[11] |= OFPMPF_MORE as u8;
+            }
+            self.send(p).await?;
         }
         Ok(())
     }

@@ -93,6 +93,12 @@ pub trait SwitchOps: Send + Sync + 'static {
     /// Returns once no packet can be forwarded any more by a rule state
     /// older than the call (the barrier guarantee). Blocking.
     fn barrier(&self);
+
+    /// Whether [`SwitchOps::barrier`] has anything to wait for; when false
+    /// the connection answers the barrier at once, without a blocking call.
+    fn barrier_pending(&self) -> bool {
+        true
+    }
 }
 
 /// [`SwitchOps`] over the real switch: OpenFlow state in the [`Backer`],
@@ -283,6 +289,17 @@ impl SwitchOps for BackerOps {
 
     fn subscribe(&self, bridge: &str) -> Option<broadcast::Receiver<AsyncEvent>> {
         self.backer.subscribe(bridge)
+    }
+
+    fn barrier_pending(&self) -> bool {
+        let target = self.changes.load(Ordering::Acquire);
+        match self.revalidated.try_lock() {
+            // Nothing changed since the last revalidation, or no megaflow
+            // that could still forward with the old rules.
+            Some(done) => *done < target && self.datapath.stats().flows > 0,
+            // Another connection's revalidation is running: wait for it.
+            None => true,
+        }
     }
 
     fn barrier(&self) {
