@@ -498,3 +498,114 @@ fn seed_scenario_http_blocked_ping_works() {
     let _ = server.kill();
     let _ = server.wait();
 }
+
+/// Starts `ovs-ofctl ARGS` in the background (for `monitor`).
+fn ofctl_spawn(sw: &Switch, args: &[&str]) -> std::process::Child {
+    Command::new("ovs-ofctl")
+        .args(args)
+        .envs(sw.env())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run ovs-ofctl")
+}
+
+/// Stops a background ovs-ofctl and returns everything it printed.
+fn ofctl_stop(mut child: std::process::Child) -> String {
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// An ARP request from 02:00:00:00:00:01 (10.10.10.1) for 10.10.10.2.
+const ARP_HEX: &str =
+    "ffffffffffff020000000001080600010800060400010200000000010a0a0a01000000000000\
+                       0a0a0a02";
+
+#[test]
+fn monitor_packet_in_flow_removed_and_packet_out() {
+    if !usable() {
+        return;
+    }
+    let sw = Switch::start("ofm");
+    let a = Host::new("oxofm-a", "oxofm-a", "10.95.0.1");
+    sw.vsctl(&["add-br", "ofmbr0"]);
+    sw.vsctl(&["add-port", "ofmbr0", "oxofm-a"]);
+    assert!(wait_until(10, || ofctl_ok(&sw, &["show", "ofmbr0"])
+        .contains(" 1(oxofm-a)")));
+    ofctl_ok(&sw, &["del-flows", "ofmbr0"]);
+    ofctl_ok(&sw, &["add-flow", "ofmbr0", "in_port=1,actions=controller"]);
+
+    // Three monitors: with a miss_send_len (OF1.0 and OF1.3: packet-in2),
+    // and without (a service connection gets no asynchronous message).
+    let mon = ofctl_spawn(&sw, &["monitor", "ofmbr0", "65535"]);
+    let mon13 = ofctl_spawn(&sw, &["-O", "OpenFlow13", "monitor", "ofmbr0", "65535"]);
+    let quiet = ofctl_spawn(&sw, &["monitor", "ofmbr0"]);
+    std::thread::sleep(Duration::from_millis(700));
+    // An ARP request from the host (ping of an absent address).
+    let _ = a.exec(&["ping", "-c", "1", "-W", "1", "10.95.0.9"]);
+    // Flow expiry and deletion with send_flow_rem.
+    ofctl_ok(
+        &sw,
+        &[
+            "add-flow",
+            "ofmbr0",
+            "idle_timeout=1,send_flow_rem,in_port=5,actions=drop",
+        ],
+    );
+    ofctl_ok(
+        &sw,
+        &["add-flow", "ofmbr0", "send_flow_rem,in_port=6,actions=drop"],
+    );
+    ofctl_ok(&sw, &["del-flows", "ofmbr0", "in_port=6"]);
+    assert!(wait_until(10, || !ofctl_ok(&sw, &["dump-flows", "ofmbr0"])
+        .contains("in_port=5")));
+    std::thread::sleep(Duration::from_millis(300));
+    let out = ofctl_stop(mon);
+    let out13 = ofctl_stop(mon13);
+    let quiet = ofctl_stop(quiet);
+
+    assert!(
+        out.contains("NXT_PACKET_IN2 (xid=0x0): cookie=0x0 total_len=42 in_port=1 (via action)"),
+        "{out}\n{}",
+        sw.log()
+    );
+    assert!(out.contains("\narp,vlan_tci=0x0000,dl_src="), "{out}");
+    assert!(
+        out.contains("OFPT_FLOW_REMOVED (xid=0x0): in_port=6 reason=delete"),
+        "{out}"
+    );
+    assert!(
+        out.contains("OFPT_FLOW_REMOVED (xid=0x0): in_port=5 reason=idle"),
+        "{out}"
+    );
+    assert!(
+        out13.contains("NXT_PACKET_IN2 (OF1.3) (xid=0x0): cookie=0x0 total_len=42"),
+        "{out13}"
+    );
+    assert!(out13.contains("OFPT_FLOW_REMOVED (OF1.3) (xid=0x0): in_port=5 reason=idle"));
+    assert!(
+        !quiet.contains("PACKET_IN") && !quiet.contains("FLOW_REMOVED"),
+        "{quiet}"
+    );
+
+    // packet-out: the frame leaves on port 1 (new and legacy syntax, 1.3).
+    let rx = a.counter("rx_packets");
+    let packet = format!("in_port=LOCAL,packet={ARP_HEX},actions=output:1");
+    ofctl_ok(&sw, &["packet-out", "ofmbr0", &packet]);
+    assert!(
+        wait_until(5, || a.counter("rx_packets") == rx + 1),
+        "packet-out arrived"
+    );
+    ofctl_ok(&sw, &["packet-out", "ofmbr0", "LOCAL", "1", ARP_HEX]);
+    ofctl_ok(&sw, &["-O", "OpenFlow13", "packet-out", "ofmbr0", &packet]);
+    assert!(
+        wait_until(5, || a.counter("rx_packets") == rx + 3),
+        "3 packet-outs arrived"
+    );
+}

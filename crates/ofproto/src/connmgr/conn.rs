@@ -848,6 +848,9 @@ impl Conn {
                     self.ctx.stats.async_dropped.fetch_add(1, Ordering::Relaxed);
                     return;
                 }
+                // Whole milliseconds, OVS's clock resolution.
+                let mut fr = fr;
+                fr.duration_nsec -= fr.duration_nsec % 1_000_000;
                 OfpMessage::FlowRemoved(fr)
             }
             AsyncEvent::PortStatus(ps) => {
