@@ -59,10 +59,14 @@ impl Ovs {
             eprintln!("skipping ofctl compat test: Open vSwitch 3.1 tools not installed");
             return None;
         }
-        let dir = std::env::temp_dir().join(format!("oxvs-ofctl-compat-{}", std::process::id()));
+        // One private instance per test: tests of this file run in parallel.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = format!("{}-{n}", std::process::id());
+        let dir = std::env::temp_dir().join(format!("oxvs-ofctl-compat-{id}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let ns = format!("ofctlc{}", std::process::id());
+        let ns = format!("ofc{}", id.replace('-', "x"));
         let o = Ovs { dir, ns };
         let d = o.dir.to_str().unwrap().to_string();
         assert!(o
