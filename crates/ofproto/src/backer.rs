@@ -558,14 +558,23 @@ impl Backer {
         let cfg = self.xcfg.load_full();
         let bi = cfg
             .bridge_index(bridge)
-            .ok_or_else(|| "no such bridge\n".to_string())?;
-        let (in_port, mut key) = crate::trace::parse_flow(flow_text).map_err(|e| e + "\n")?;
+            .ok_or_else(|| format!("{bridge}: unknown bridge\n"))?;
         let b = &cfg.bridges[bi];
+        let port_by_name = |name: &str| {
+            b.bundles
+                .iter()
+                .flat_map(|bundle| &bundle.ifaces)
+                .find(|i| i.name == name)
+                .map(|i| i.ofport)
+        };
+        let flow =
+            crate::trace::parse_flow(flow_text, Some(&port_by_name)).map_err(|e| e + "\n")?;
+        let in_port = flow.in_port();
+        let mut key = flow.key;
         key.in_port = b
             .port(in_port)
             .and_then(|(_, p)| p.odp_port)
             .unwrap_or(u32::MAX);
-        let flow = openflow::Flow::from_key(&key, in_port);
         let mut lines = Vec::new();
         let mut out = Xlated::default();
         let mut p = XlateParams {
