@@ -908,6 +908,11 @@ fn decode_set_field_tlv(r: &mut Rd, allow_mask: bool) -> Result<(Field, u128, u1
     if !field.writable() || !field.value_fits(value) || !field.value_fits(mask) {
         return Err(OfpError::BAD_ACTION_BAD_SET_ARGUMENT);
     }
+    // OF1.3 §7.2.3.7: a Set-Field of OXM_OF_VLAN_VID must carry
+    // OFPVID_PRESENT (0x1000); OVS refuses it otherwise.
+    if field == Field::VlanVid && value & 0x1000 == 0 {
+        return Err(OfpError::BAD_ACTION_BAD_SET_ARGUMENT);
+    }
     Ok((field, value & mask, mask))
 }
 

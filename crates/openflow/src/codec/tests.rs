@@ -847,3 +847,22 @@ fn check_encodable_refuses_what_a_version_lacks() {
         Err(OfpError::BAD_ACTION_BAD_LEN)
     );
 }
+
+/// A Set-Field of OXM_OF_VLAN_VID without OFPVID_PRESENT is refused as
+/// OFPBAC_BAD_SET_ARGUMENT (bytes of `set_field:20->vlan_vid` as ovs-ofctl
+/// 3.1 sends them, refused by ovs-vswitchd 3.1); with the bit it decodes.
+#[test]
+fn set_field_vlan_vid_needs_present_bit() {
+    assert_eq!(
+        decode_actions(&hx("0019001080000c020014000000000000"), 4).unwrap_err(),
+        OfpError::BAD_ACTION_BAD_SET_ARGUMENT
+    );
+    assert_eq!(
+        decode_actions(&hx("0019001080000c021014000000000000"), 4).unwrap(),
+        vec![OfpAct::SetField {
+            field: Field::VlanVid,
+            value: 0x1014,
+            mask: 0x1fff
+        }]
+    );
+}
