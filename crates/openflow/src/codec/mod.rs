@@ -14,6 +14,7 @@ mod actions;
 mod buf;
 mod matches;
 mod msgs;
+mod oxs;
 
 pub use actions::{
     check_encodable, decode_actions, decode_instructions, encode_actions, encode_instructions,

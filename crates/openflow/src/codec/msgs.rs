@@ -4,6 +4,7 @@
 use super::actions::*;
 use super::buf::{parse_str, round8, Rd, Wr};
 use super::matches::*;
+use super::oxs::{decode_stats, encode_stats, OxsStats};
 use super::CodecOptions;
 use crate::error::{OfpError, WireError, NXET_VENDOR, NX_VENDOR_ID, OFPET12_EXPERIMENTER};
 use crate::matching::Match;
@@ -11,6 +12,8 @@ use crate::msg::*;
 use crate::port::*;
 
 const OFP10: u8 = 1;
+/// OpenFlow 1.5: statistics as OXS TLVs (`ofp_stats`).
+const OFP15: u8 = 6;
 
 // Message types, OF1.0 numbering where it differs.
 const T_HELLO: u8 = 0;
@@ -515,6 +518,23 @@ fn decode_flow_removed(r: &mut Rd, version: u8) -> Result<FlowRemoved, OfpError>
         f.byte_count = r.u64()?;
         return Ok(f);
     }
+    if version >= OFP15 {
+        // OpenFlow 1.5.1 §7.4.2: table, reason, priority, timeouts,
+        // cookie, match, then the counters as OXS.
+        f.table_id = r.u8()?;
+        f.reason = r.u8()?;
+        f.priority = r.u16()?;
+        f.idle_timeout = r.u16()?;
+        f.hard_timeout = r.u16()?;
+        f.cookie = r.u64()?;
+        f.match_ = decode_oxm_match(r)?;
+        let st = decode_stats(r)?;
+        (f.duration_sec, f.duration_nsec) = st.duration.unwrap_or_default();
+        f.packet_count = st.packet_count.unwrap_or_default();
+        f.byte_count = st.byte_count.unwrap_or_default();
+        done(r)?;
+        return Ok(f);
+    }
     f.cookie = r.u64()?;
     f.priority = r.u16()?;
     f.reason = r.u8()?;
@@ -542,6 +562,23 @@ fn encode_flow_removed(f: &FlowRemoved, version: u8, out: &mut Vec<u8>) {
         out.u16(0);
         out.u64(f.packet_count);
         out.u64(f.byte_count);
+        return;
+    }
+    if version >= OFP15 {
+        out.u8(f.table_id);
+        out.u8(f.reason);
+        out.u16(f.priority);
+        out.u16(f.idle_timeout);
+        out.u16(f.hard_timeout);
+        out.u64(f.cookie);
+        encode_oxm_match(&f.match_, version, out);
+        let st = OxsStats {
+            duration: Some((f.duration_sec, f.duration_nsec)),
+            packet_count: Some(f.packet_count),
+            byte_count: Some(f.byte_count),
+            ..OxsStats::default()
+        };
+        encode_stats(&st, out);
         return;
     }
     out.u64(f.cookie);
@@ -629,6 +666,9 @@ fn decode_flow_stats(r: &mut Rd, version: u8, nx: bool) -> Result<Vec<FlowStats>
         let len = usize::from(r.peek_u16(0)?);
         let mut e = r.sub(len, bad_len())?;
         e.skip(2)?;
+        if version >= OFP15 && !nx {
+            e.skip(2)?; // ofp_flow_desc pad2
+        }
         let mut s = FlowStats {
             table_id: e.u8()?,
             ..FlowStats::default()
@@ -661,6 +701,24 @@ fn decode_flow_stats(r: &mut Rd, version: u8, nx: bool) -> Result<Vec<FlowStats>
             s.packet_count = e.u64()?;
             s.byte_count = e.u64()?;
             s.ofpacts = decode_actions(e.rest(), OFP10)?;
+        } else if version >= OFP15 {
+            // OpenFlow 1.5.1 §7.3.5.2 `ofp_flow_desc`: the counters follow
+            // the match as OXS; idle_time gives the idle age.
+            s.priority = e.u16()?;
+            s.idle_timeout = e.u16()?;
+            s.hard_timeout = e.u16()?;
+            s.flags = e.u16()?;
+            s.importance = e.u16()?;
+            s.cookie = e.u64()?;
+            s.match_ = decode_oxm_match(&mut e)?;
+            let st = decode_stats(&mut e)?;
+            (s.duration_sec, s.duration_nsec) = st.duration.unwrap_or_default();
+            s.idle_age = st
+                .idle_time
+                .map(|(sec, _)| u16::try_from(sec).unwrap_or(u16::MAX));
+            s.packet_count = st.packet_count.unwrap_or_default();
+            s.byte_count = st.byte_count.unwrap_or_default();
+            s.ofpacts = decode_instructions(e.rest(), version)?;
         } else {
             s.duration_sec = e.u32()?;
             s.duration_nsec = e.u32()?;
@@ -688,6 +746,9 @@ fn encode_flow_stats(v: &[FlowStats], version: u8, nx: bool, out: &mut Vec<u8>) 
     for s in v {
         let start = out.len();
         out.u16(0);
+        if version >= OFP15 && !nx {
+            out.u16(0); // ofp_flow_desc pad2
+        }
         out.u8(s.table_id);
         out.u8(0);
         let ctx = ctx_for(version, &s.match_);
@@ -727,6 +788,23 @@ fn encode_flow_stats(v: &[FlowStats], version: u8, nx: bool, out: &mut Vec<u8>) 
             out.u64(s.packet_count);
             out.u64(s.byte_count);
             encode_actions(&s.ofpacts, ctx, out);
+        } else if version >= OFP15 {
+            out.u16(s.priority);
+            out.u16(s.idle_timeout);
+            out.u16(s.hard_timeout);
+            out.u16(s.flags);
+            out.u16(s.importance);
+            out.u64(s.cookie);
+            encode_oxm_match(&s.match_, version, out);
+            let st = OxsStats {
+                duration: Some((s.duration_sec, s.duration_nsec)),
+                idle_time: s.idle_age.map(|a| (u32::from(a), 0)),
+                packet_count: Some(s.packet_count),
+                byte_count: Some(s.byte_count),
+                flow_count: None,
+            };
+            encode_stats(&st, out);
+            encode_instructions(&s.ofpacts, ctx, out);
         } else {
             out.u32(s.duration_sec);
             out.u32(s.duration_nsec);
@@ -747,7 +825,18 @@ fn encode_flow_stats(v: &[FlowStats], version: u8, nx: bool, out: &mut Vec<u8>) 
     }
 }
 
-fn decode_aggregate(r: &mut Rd) -> Result<AggregateStats, OfpError> {
+/// An aggregate reply body: fixed fields, or (`oxs`, OpenFlow 1.5.1
+/// §7.3.5.3) one `ofp_stats`.
+fn decode_aggregate(r: &mut Rd, oxs: bool) -> Result<AggregateStats, OfpError> {
+    if oxs {
+        let st = decode_stats(r)?;
+        done(r)?;
+        return Ok(AggregateStats {
+            packet_count: st.packet_count.unwrap_or_default(),
+            byte_count: st.byte_count.unwrap_or_default(),
+            flow_count: st.flow_count.unwrap_or_default(),
+        });
+    }
     let a = AggregateStats {
         packet_count: r.u64()?,
         byte_count: r.u64()?,
@@ -758,7 +847,17 @@ fn decode_aggregate(r: &mut Rd) -> Result<AggregateStats, OfpError> {
     Ok(a)
 }
 
-fn encode_aggregate(a: &AggregateStats, out: &mut Vec<u8>) {
+fn encode_aggregate(a: &AggregateStats, oxs: bool, out: &mut Vec<u8>) {
+    if oxs {
+        let st = OxsStats {
+            packet_count: Some(a.packet_count),
+            byte_count: Some(a.byte_count),
+            flow_count: Some(a.flow_count),
+            ..OxsStats::default()
+        };
+        encode_stats(&st, out);
+        return;
+    }
     out.u64(a.packet_count);
     out.u64(a.byte_count);
     out.u32(a.flow_count);
@@ -1163,7 +1262,7 @@ fn decode_mp_reply(r: &mut Rd, version: u8) -> Result<MultipartReply, OfpError> 
             MultipartReplyBody::Desc(d)
         }
         MP_FLOW => MultipartReplyBody::Flow(decode_flow_stats(r, version, false)?),
-        MP_AGGREGATE => MultipartReplyBody::Aggregate(decode_aggregate(r)?),
+        MP_AGGREGATE => MultipartReplyBody::Aggregate(decode_aggregate(r, version >= OFP15)?),
         MP_TABLE => {
             let mut v = Vec::new();
             while !r.is_empty() {
@@ -1210,7 +1309,7 @@ fn decode_mp_reply(r: &mut Rd, version: u8) -> Result<MultipartReply, OfpError> 
             }
             match subtype {
                 NXST_FLOW => MultipartReplyBody::NxFlow(decode_flow_stats(r, version, true)?),
-                NXST_AGGREGATE => MultipartReplyBody::NxAggregate(decode_aggregate(r)?),
+                NXST_AGGREGATE => MultipartReplyBody::NxAggregate(decode_aggregate(r, false)?),
                 _ => return Err(OfpError::BAD_REQUEST_BAD_EXP_TYPE),
             }
         }
@@ -1248,7 +1347,7 @@ fn encode_mp_reply(q: &MultipartReply, version: u8, out: &mut Vec<u8>) {
             out.fixed_str(&d.dp_desc, 256);
         }
         B::Flow(v) => encode_flow_stats(v, version, false, out),
-        B::Aggregate(a) => encode_aggregate(a, out),
+        B::Aggregate(a) => encode_aggregate(a, version >= OFP15, out),
         B::Table(v) => {
             for t in v {
                 out.u8(t.table_id);
@@ -1278,7 +1377,7 @@ fn encode_mp_reply(q: &MultipartReply, version: u8, out: &mut Vec<u8>) {
         }
         B::NxAggregate(a) => {
             nx_stats_header(out, version, NXST_AGGREGATE);
-            encode_aggregate(a, out);
+            encode_aggregate(a, false, out);
         }
     }
 }

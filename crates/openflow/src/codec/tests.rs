@@ -46,6 +46,13 @@ const FIXTURES: &[(&str, bool, &str)] = &[
     ("040d005200000002fffffffffffffffe001000000000000000000010000000050000000000000000ffffffffffff02000000000108060001080006040001020000000001c0a80001000000000000c0a80002", false, "OF1.3 packet-out"),
     // Switch side, from the compat doc §4: NXST_FLOW reply entry for tcp,tp_dst=80 actions=drop.
     ("0111006000000004ffff0000000023200000000000000000004800000000000532e7018080000000000000110006000600000000000000000000000000000000000000000000000000000602080000000c010600001402005000000000000000", false, "NXST_FLOW reply (doc)"),
+    // Open vSwitch 3.1 (switch side and ovs-ofctl -O OpenFlow15), captured
+    // with tcpdump on a ptcp: controller target of a netdev bridge.
+    ("06120038000000020001000000000000ff000000ffffffffffffffff00000000000000000000000000000000000000000001000400000000", false, "OF1.5 flow stats request (dump-flows)"),
+    ("061301a00000000200010000000000000078000000008000000002580001000700000000000000000001000e800006060200000000010000000000348002000800000009376eac8080020208000000040000000080020808000000000000000280020a08000000000000006c000000000004001800000000000000100000000300000000000000000098000000000064001e00000004000000000000000000000001001d80000a02080080001804c0a80202800014010680001c0200500000000000003480020008000000093ab5e84080020208000000090000000080020808000000000000000080020a0800000000000000000000000000040028000000000019001080001c02001900000000000000000010fffffffa00000000000000000080000001000005000000000000000000000000000012340001000c8000000400000002000000000000003480020008000000093984bb4080020208000000090000000080020808000000000000000080020a0800000000000000000000000000020018000000000000000000000005ffffffffffffffff0001000802000000", false, "OF1.5 flow stats reply (3 flows: OXS duration/idle_time/packets/bytes)"),
+    ("06120038000000020002000000000000ff000000ffffffffffffffff00000000000000000000000000000000000000000001000400000000", false, "OF1.5 aggregate request"),
+    ("061300380000000200020000000000000000002480020808000000000000000280020a08000000000000006c800206040000000300000000", false, "OF1.5 aggregate reply (OXS packets/bytes/flow_count)"),
+    ("060b005000000000000280000000025800000000000000770001000e800006060200000000010000000000288002000800000003217f708080020808000000000000000180020a080000000000000036", false, "OF1.5 flow_removed (reason delete, OXS duration/packets/bytes)"),
 ];
 
 #[test]
@@ -155,6 +162,71 @@ fn fixture_semantics() {
         },
         m => panic!("{m:?}"),
     }
+}
+
+fn fixture(what: &str) -> Vec<u8> {
+    hx(FIXTURES.iter().find(|f| f.2 == what).unwrap().0)
+}
+
+/// What Open vSwitch 3.1 printed for the captured OpenFlow 1.5 messages
+/// (`ovs-ofctl -O OpenFlow15 dump-flows/dump-aggregate/monitor`).
+#[test]
+fn of15_oxs_stats_fixtures_mean_what_ovs_printed() {
+    use crate::msg::MultipartReplyBody as B;
+    let reply = |what: &str| match decode(&fixture(what)).unwrap().1 {
+        OfpMessage::MultipartReply(r) => r.body,
+        m => panic!("{m:?}"),
+    };
+    let B::Flow(v) =
+        reply("OF1.5 flow stats reply (3 flows: OXS duration/idle_time/packets/bytes)")
+    else {
+        panic!()
+    };
+    assert_eq!(v.len(), 3);
+    // hard_timeout=600, send_flow_rem importance=7, n_packets=2, n_bytes=108,
+    // dl_dst=02:00:00:00:00:01 actions=output:3
+    assert_eq!(
+        (
+            v[0].table_id,
+            v[0].priority,
+            v[0].hard_timeout,
+            v[0].flags,
+            v[0].importance
+        ),
+        (0, 0x8000, 600, 1, 7)
+    );
+    assert_eq!((v[0].duration_sec, v[0].duration_nsec), (9, 930_000_000));
+    assert_eq!(
+        (v[0].packet_count, v[0].byte_count, v[0].idle_age),
+        (2, 108, Some(4))
+    );
+    assert_eq!(v[0].match_.exact(Field::EthDst), Some(0x0200_0000_0001));
+    assert_eq!(
+        v[0].ofpacts,
+        vec![OfpAct::Output {
+            port: 3,
+            max_len: 0
+        }]
+    );
+    // cookie=0x1234, table=1, priority=5,in_port=2
+    assert_eq!((v[2].cookie, v[2].table_id, v[2].priority), (0x1234, 1, 5));
+    assert_eq!(v[2].match_.exact(Field::InPort), Some(2));
+    let B::Aggregate(a) = reply("OF1.5 aggregate reply (OXS packets/bytes/flow_count)") else {
+        panic!()
+    };
+    assert_eq!((a.packet_count, a.byte_count, a.flow_count), (2, 108, 3));
+    let fr = fixture("OF1.5 flow_removed (reason delete, OXS duration/packets/bytes)");
+    let OfpMessage::FlowRemoved(f) = decode(&fr).unwrap().1 else {
+        panic!()
+    };
+    // reason=delete table_id=0 cookie:0x77 duration3.562s idle0 hard600 pkts1 bytes54
+    assert_eq!(
+        (f.reason, f.table_id, f.cookie, f.priority),
+        (2, 0, 0x77, 0x8000)
+    );
+    assert_eq!((f.duration_sec, f.duration_nsec / 1_000_000), (3, 562));
+    assert_eq!((f.idle_timeout, f.hard_timeout), (0, 600));
+    assert_eq!((f.packet_count, f.byte_count), (1, 54));
 }
 
 #[test]
