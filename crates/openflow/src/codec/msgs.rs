@@ -206,7 +206,7 @@ fn decode_flow_mod(r: &mut Rd, version: u8, opts: &CodecOptions) -> Result<FlowM
         fm.buffer_id = r.u32()?;
         fm.out_port = r.u16()?;
         fm.flags = r.u16()?;
-        set_command10(&mut fm, command, opts)?;
+        set_command10(&mut fm, command, version, opts)?;
         fm.out_group = OFPG_ANY;
         fm.ofpacts = decode_actions(r.rest(), version)?;
         return Ok(fm);
@@ -234,7 +234,17 @@ fn decode_flow_mod(r: &mut Rd, version: u8, opts: &CodecOptions) -> Result<FlowM
     Ok(fm)
 }
 
-fn set_command10(fm: &mut FlowMod, command: u16, opts: &CodecOptions) -> Result<(), OfpError> {
+/// Command, table id (with the NX table-id extension) and flags of an
+/// OF1.0-style flow_mod (OFPT_FLOW_MOD 1.0, NXT_FLOW_MOD). In OpenFlow
+/// 1.0/1.1 "add" always resets the counters (a replaced flow starts from
+/// zero) and no other command does: the rule gets OFPFF_RESET_COUNTS as in
+/// OVS (shown by an OF1.3 dump as `reset_counts`).
+fn set_command10(
+    fm: &mut FlowMod,
+    command: u16,
+    version: u8,
+    opts: &CodecOptions,
+) -> Result<(), OfpError> {
     fm.command =
         FlowModCommand::from_wire(command as u8).ok_or(OfpError::FLOW_MOD_FAILED_BAD_COMMAND)?;
     fm.table_id = if opts.flow_mod_table_id {
@@ -244,6 +254,9 @@ fn set_command10(fm: &mut FlowMod, command: u16, opts: &CodecOptions) -> Result<
     };
     if fm.flags & !3 != 0 {
         return Err(OfpError::FLOW_MOD_FAILED_BAD_FLAGS);
+    }
+    if version <= 2 && fm.command == FlowModCommand::Add {
+        fm.flags |= OFPFF_RESET_COUNTS;
     }
     Ok(())
 }
@@ -292,7 +305,7 @@ fn encode_flow_mod(fm: &FlowMod, version: u8, opts: &CodecOptions, out: &mut Vec
     encode_instructions(&fm.ofpacts, ctx, out);
 }
 
-fn decode_nx_flow_mod(r: &mut Rd, opts: &CodecOptions) -> Result<FlowMod, OfpError> {
+fn decode_nx_flow_mod(r: &mut Rd, version: u8, opts: &CodecOptions) -> Result<FlowMod, OfpError> {
     let mut fm = FlowMod {
         cookie: r.u64()?,
         ..FlowMod::default()
@@ -306,7 +319,7 @@ fn decode_nx_flow_mod(r: &mut Rd, opts: &CodecOptions) -> Result<FlowMod, OfpErr
     fm.flags = r.u16()?;
     let match_len = usize::from(r.u16()?);
     r.skip(6)?;
-    set_command10(&mut fm, command, opts)?;
+    set_command10(&mut fm, command, version, opts)?;
     fm.match_ = decode_nxm_padded(r, match_len)?;
     fm.ofpacts = decode_actions(r.rest(), OFP10)?;
     Ok(fm)
@@ -1513,7 +1526,7 @@ fn encode_async(a: &AsyncConfig, version: u8, out: &mut Vec<u8>) {
     }
 }
 
-fn decode_vendor(r: &mut Rd, opts: &CodecOptions) -> Result<OfpMessage, OfpError> {
+fn decode_vendor(r: &mut Rd, version: u8, opts: &CodecOptions) -> Result<OfpMessage, OfpError> {
     let vendor = r.u32()?;
     if vendor != NX_VENDOR_ID {
         return Err(OfpError::BAD_REQUEST_BAD_EXPERIMENTER);
@@ -1539,7 +1552,7 @@ fn decode_vendor(r: &mut Rd, opts: &CodecOptions) -> Result<OfpMessage, OfpError
             }
             OfpMessage::NxSetPacketInFormat(f)
         }
-        NXT_FLOW_MOD => OfpMessage::NxFlowMod(decode_nx_flow_mod(r, opts)?),
+        NXT_FLOW_MOD => OfpMessage::NxFlowMod(decode_nx_flow_mod(r, version, opts)?),
         NXT_PACKET_IN2 => OfpMessage::NxPacketIn2(decode_packet_in2(r)?),
         _ => return Err(OfpError::BAD_REQUEST_BAD_EXP_TYPE),
     };
@@ -1771,7 +1784,7 @@ pub(super) fn decode_body(
         T_ERROR => return Ok(OfpMessage::Error(decode_error(r, v)?)),
         T_ECHO_REQ => return Ok(OfpMessage::EchoRequest(r.rest().to_vec())),
         T_ECHO_REP => return Ok(OfpMessage::EchoReply(r.rest().to_vec())),
-        T_VENDOR => return decode_vendor(r, opts),
+        T_VENDOR => return decode_vendor(r, v, opts),
         T_FEAT_REQ => OfpMessage::FeaturesRequest,
         T_FEAT_REP => {
             let mut f = FeaturesReply {

@@ -668,6 +668,10 @@ proptest! {
         };
         if v == 1 {
             if !tid { fm.table_id = crate::msg::OFPTT_ALL; }
+            // OF1.0 "add" implies reset_counts (not on the wire).
+            if fm.command == crate::msg::FlowModCommand::Add {
+                fm.flags = crate::msg::OFPFF_RESET_COUNTS;
+            }
             if of10_expressible(&m) {
                 fm.match_ = of10_vlan_none(m);
             }
@@ -937,4 +941,39 @@ fn set_field_vlan_vid_needs_present_bit() {
             mask: 0x1fff
         }]
     );
+}
+
+/// OF1.0 (and NXT_FLOW_MOD in an OF1.0 connection) "add" always resets the
+/// counters: the decoded flow_mod carries OFPFF_RESET_COUNTS, as OVS's
+/// `ofputil_decode_flow_mod_flags` gives it; modify does not, nor an OF1.3
+/// add without the flag.
+#[test]
+fn of10_add_implies_reset_counts() {
+    use crate::msg::{FlowMod, FlowModCommand, OFPFF_RESET_COUNTS};
+    let opts = CodecOptions::default();
+    for (version, command, nx, want) in [
+        (1, FlowModCommand::Add, false, OFPFF_RESET_COUNTS),
+        (1, FlowModCommand::Add, true, OFPFF_RESET_COUNTS),
+        (1, FlowModCommand::Modify, false, 0),
+        (1, FlowModCommand::Modify, true, 0),
+        (4, FlowModCommand::Add, false, 0),
+    ] {
+        let fm = FlowMod {
+            command,
+            table_id: if version == 1 { 0xff } else { 0 },
+            ..Default::default()
+        };
+        let msg = if nx {
+            OfpMessage::NxFlowMod(fm)
+        } else {
+            OfpMessage::FlowMod(fm)
+        };
+        let mut b = Vec::new();
+        encode_into(version, 1, &msg, &opts, &mut b);
+        let flags = match decode_with(&b, &opts).unwrap().1 {
+            OfpMessage::FlowMod(f) | OfpMessage::NxFlowMod(f) => f.flags,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(flags, want, "{version} {command:?} nx={nx}");
+    }
 }
