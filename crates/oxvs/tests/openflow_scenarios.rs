@@ -671,7 +671,7 @@ fn vlan_push_pop_seen_by_tcpdump() {
     );
 
     // push_vlan: an untagged frame arrives at B tagged with VID 10.
-    let t = Tcpdump::start(&b, &sw.dir, "push", 1, &[], "vlan");
+    let t = Tcpdump::start(&b, &sw.dir, "push", 1, &[], "vlan and ether proto 0x88b5");
     send_raw(&a, &frame(&mb, &ma, None), 3);
     let seen = t.finish(5);
     assert!(
@@ -687,7 +687,7 @@ fn vlan_push_pop_seen_by_tcpdump() {
     assert!(seen.contains("vlan 10,") && seen.contains("ARP"), "{seen}");
 
     // mod_vlan_vid on a tagged frame.
-    let t = Tcpdump::start(&b, &sw.dir, "mod", 1, &[], "vlan");
+    let t = Tcpdump::start(&b, &sw.dir, "mod", 1, &[], "vlan and ether proto 0x88b5");
     send_raw(&a, &frame(&mb, &ma, Some(30)), 3);
     let seen = t.finish(5);
     assert!(
