@@ -547,8 +547,7 @@ async fn expect_error(c: &mut Client, xid: u32, e: OfpError, request: &[u8]) {
         panic!("expected error {}, got {m:?}", e.name())
     };
     assert_eq!(em.error, e, "got {}", em.error.name());
-    let n = request.len().min(64);
-    assert_eq!(em.data, request[..n], "error data is the request");
+    assert_eq!(em.data, request, "error data is the whole request");
 }
 
 fn tcp_dst_80() -> FlowMod {

@@ -19,9 +19,10 @@ pub const OFPT_ECHO_REQUEST: u8 = 2;
 pub const OFPT_ECHO_REPLY: u8 = 3;
 /// OFPHET_VERSIONBITMAP hello element type.
 pub const OFPHET_VERSIONBITMAP: u16 = 1;
-/// Bytes of the offending request copied into an error reply (OVS
-/// `ofperr_encode_reply` copies at most 64).
-pub const ERROR_DATA_MAX: usize = 64;
+/// Bytes of the offending request copied into an error reply: the whole
+/// request, as Open vSwitch 3.1 sends it (observed: ovs-ofctl decodes the
+/// failed request from it), bounded so the reply's 16-bit length fits.
+pub const ERROR_DATA_MAX: usize = u16::MAX as usize - 16;
 
 /// Parses the 8-byte OpenFlow header at the start of `buf`; `None` if
 /// `buf` is shorter than 8 bytes. The length is not validated here.
@@ -177,7 +178,7 @@ pub fn encode_error(version: u8, xid: u32, error: OfpError, data: &[u8]) -> Vec<
 }
 
 /// An error reply to the request `request` (whole message): same version
-/// and xid, carrying the request's first [`ERROR_DATA_MAX`] bytes.
+/// and xid, carrying the request (at most [`ERROR_DATA_MAX`] bytes).
 pub fn error_reply(version: u8, request: &[u8], error: OfpError) -> Vec<u8> {
     let xid = parse_header(request).map(|h| h.xid).unwrap_or(0);
     let data = &request[..request.len().min(ERROR_DATA_MAX)];
