@@ -67,10 +67,24 @@ measure() {
         'rss_before_kb':$rss0,'rss_after_kb':$rss1,'bytes_per_flow':($rss1-$rss0)*1024/max($count,1)}))" | tee -a "$RAW"
 }
 
+# The floor: the same add-flows against a switch that only answers
+# (bench/ofp-null-switch.c, busy-polling). ovs-ofctl waits for a barrier
+# reply per line, so no switch can load faster than this on this machine.
+gcc -O2 -Wall -o "$WORK/ofp-null-switch" bench/ofp-null-switch.c
+measure_floor() {
+    "$WORK/ofp-null-switch" "$WORK/null.mgmt" & local pid=$!
+    sleep 0.3
+    local t0 t1
+    t0=$(now); ovs-ofctl add-flows unix:"$WORK/null.mgmt" "$WORK/flows.txt"; t1=$(now)
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+    python3 -c "import json; print(json.dumps({'who':'floor','round':$1,'add_flows_s':$t1-$t0}))" | tee -a "$RAW"
+}
+
 trap 'stop_oxvs 2>/dev/null; stop_ovs 2>/dev/null; rm -rf "$WORK"' EXIT
 for round in $(seq 1 "$ROUNDS"); do
     start_oxvs; measure oxvs "$round"; stop_oxvs
     start_ovs; measure ovs "$round"; stop_ovs
+    measure_floor "$round"
 done
 
 python3 - "$RAW" "$OUT/flows.json" <<'PY'
@@ -92,5 +106,13 @@ for key, label in metrics:
     summary[key] = cell
     fmt = lambda c: f"{c[0]:.2f} ({c[1]:.2f}-{c[2]:.2f})"
     print(f"| {label} | {fmt(cell['oxvs'])} | {fmt(cell['ovs'])} | {ratio} |")
+floor = [r["add_flows_s"] for r in rows if r["who"] == "floor"]
+if floor:
+    f = statistics.median(floor)
+    o = summary["add_flows_s"]["oxvs"][0]
+    p = summary["add_flows_s"]["ovs"][0]
+    print(f"\nadd-flows floor (a switch that only answers, busy-polling): median {f:.2f} s "
+          f"(min {min(floor):.2f}) = {f / p:.2f}x OVS; oxvs = {o / f:.2f}x the floor")
+    summary["add_flows_floor_s"] = f
 json.dump({"rows": rows, "summary": summary}, open(sys.argv[2], "w"), indent=1)
 PY

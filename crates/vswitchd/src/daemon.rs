@@ -102,7 +102,7 @@ pub async fn run(paths: Paths, opts: Options) -> Result<(), DaemonError> {
     let connmgr = ofproto::connmgr::ConnMgr::new(
         ofproto::connmgr::BackerOps::new(backer.clone(), datapath.clone()),
         paths.rundir.clone(),
-    );
+    )?;
     let idl = Idl::connect(server.connect_local(), "Open_vSwitch", None).await?;
     let reconciler =
         Reconciler::new(datapath.clone(), backer.clone()).with_connmgr(connmgr.clone());

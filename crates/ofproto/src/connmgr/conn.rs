@@ -97,6 +97,13 @@ pub struct ConnCtx {
     pub queue_len: usize,
     /// Counters (may be shared by several connections).
     pub stats: Arc<ConnStats>,
+    /// Busy-poll window after each batch of requests (zero: off). The
+    /// socket is polled without sleeping for this long after a request, so
+    /// a client that sends its next request on receiving our reply
+    /// (`ovs-ofctl add-flows`: flow_mod + barrier per line) does not pay a
+    /// thread wake-up per round trip (~100 µs on a virtual machine, against
+    /// ~20 µs polled). Costs at most this much CPU per idle period.
+    pub busy_poll: std::time::Duration,
 }
 
 /// An open bundle (OpenFlow 1.4 §7.3.9).
@@ -196,8 +203,11 @@ impl Conn {
         let mut pending: Vec<u8> = Vec::with_capacity(4096);
         let mut scratch = vec![0u8; 65536];
         let mut closed = self.ctx.closed.clone();
+        // End of the busy-poll window (see BUSY_POLL), if one is open.
+        let mut hot_until: Option<std::time::Instant> = None;
         loop {
             tokio::select! {
+                biased;
                 n = rd.read(&mut scratch) => {
                     let n = match n {
                         Ok(0) | Err(_) => return,
@@ -246,6 +256,9 @@ impl Conn {
                     }
                     pending.drain(..start);
                     debug_assert!(pending.len() < MAX_MSG);
+                    if !self.ctx.busy_poll.is_zero() {
+                        hot_until = Some(std::time::Instant::now() + self.ctx.busy_poll);
+                    }
                 }
                 ev = recv_event(&mut events) => {
                     match ev {
@@ -261,6 +274,7 @@ impl Conn {
                         return;
                     }
                 }
+                () = spin_until(hot_until), if hot_until.is_some() => hot_until = None,
             }
         }
     }
@@ -877,6 +891,17 @@ fn mp(body: MultipartReplyBody) -> OfpMessage {
 }
 
 /// Waits for the next event, or forever when there is no subscription.
+/// Keeps the task runnable until `deadline`, yielding to the scheduler
+/// between polls so that the runtime re-polls its I/O driver (epoll with
+/// a zero timeout) each turn: a request that arrives inside the window is
+/// read without the sleeping thread's wake-up.
+async fn spin_until(deadline: Option<std::time::Instant>) {
+    let Some(deadline) = deadline else { return };
+    while std::time::Instant::now() < deadline {
+        tokio::task::yield_now().await;
+    }
+}
+
 async fn recv_event(
     rx: &mut Option<broadcast::Receiver<AsyncEvent>>,
 ) -> Result<AsyncEvent, broadcast::error::RecvError> {

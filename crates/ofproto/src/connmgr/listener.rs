@@ -21,6 +21,11 @@ pub const OFP_PORT: u16 = 6653;
 /// Output queue length of each connection, in messages.
 pub const QUEUE_LEN: usize = 256;
 
+/// Busy-poll window of every connection after a batch of requests (see
+/// [`ConnCtx::busy_poll`]); 200 µs covers a client's turn-around between a
+/// reply and its next request.
+pub const BUSY_POLL: std::time::Duration = std::time::Duration::from_micros(200);
+
 /// A passive OpenFlow target.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Target {
@@ -121,6 +126,8 @@ pub struct ConnMgr {
     ops: Arc<dyn SwitchOps>,
     rundir: PathBuf,
     runtime: tokio::runtime::Handle,
+    /// Stops the connection thread's runtime when the manager goes away.
+    _thread: ConnThread,
     bridges: Mutex<HashMap<String, BridgeState>>,
     stats: Arc<ConnStats>,
 }
@@ -136,18 +143,26 @@ impl std::fmt::Debug for ConnMgr {
 
 impl ConnMgr {
     /// A manager serving `ops`, with management sockets under `rundir`.
-    /// Must be called within a tokio runtime (its tasks run there).
+    /// Listeners and connections run on the manager's own thread (a
+    /// single-threaded runtime, like OVS's connmgr in the main loop): a
+    /// request is read, applied and answered without waking another thread,
+    /// which is most of a round trip's latency on a virtual machine.
     ///
-    /// # Panics
-    /// Outside a tokio runtime.
-    pub fn new(ops: Arc<dyn SwitchOps>, rundir: impl Into<PathBuf>) -> Arc<ConnMgr> {
-        Arc::new(ConnMgr {
+    /// # Errors
+    /// The thread or its runtime cannot be created.
+    pub fn new(
+        ops: Arc<dyn SwitchOps>,
+        rundir: impl Into<PathBuf>,
+    ) -> std::io::Result<Arc<ConnMgr>> {
+        let thread = ConnThread::start()?;
+        Ok(Arc::new(ConnMgr {
             ops,
             rundir: rundir.into(),
-            runtime: tokio::runtime::Handle::current(),
+            runtime: thread.handle.clone(),
+            _thread: thread,
             bridges: Mutex::new(HashMap::new()),
             stats: Arc::new(ConnStats::default()),
-        })
+        }))
     }
 
     /// Counters summed over every connection so far.
@@ -317,6 +332,42 @@ impl Drop for ConnMgr {
     }
 }
 
+/// A current-thread tokio runtime on its own OS thread (`ofconn`), running
+/// until dropped.
+struct ConnThread {
+    handle: tokio::runtime::Handle,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl ConnThread {
+    fn start() -> std::io::Result<ConnThread> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let handle = rt.handle().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("ofconn".into())
+            .spawn(move || {
+                rt.block_on(async {
+                    let _ = stopped.await;
+                });
+            })?;
+        Ok(ConnThread {
+            handle,
+            stop: Some(stop),
+        })
+    }
+}
+
+impl Drop for ConnThread {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
 struct Spawner {
     bridge: String,
     ops: Arc<dyn SwitchOps>,
@@ -341,6 +392,7 @@ impl Spawner {
             closed: self.closed.clone(),
             queue_len: QUEUE_LEN,
             stats: self.stats.clone(),
+            busy_poll: BUSY_POLL,
         };
         tokio::spawn(conn::run(stream, ctx));
     }

@@ -228,6 +228,7 @@ impl Setup {
             closed: self.close_rx.clone(),
             queue_len,
             stats: self.stats.clone(),
+            busy_poll: std::time::Duration::from_micros(100),
         };
         tokio::spawn(conn::run(b, ctx));
         Client {
@@ -952,7 +953,7 @@ async fn connmgr_listens_on_mgmt_and_ptcp() {
     // A stale socket file is replaced.
     std::fs::write(dir.join("br0.mgmt"), b"stale").unwrap();
     let fake = Fake::new();
-    let cm = super::ConnMgr::new(fake, &dir);
+    let cm = super::ConnMgr::new(fake, &dir).unwrap();
     cm.reconfigure(&[super::OfBridgeConfig {
         name: "br0".into(),
         controllers: vec!["ptcp:0:127.0.0.1".into(), "tcp:10.0.0.1:6653".into()],
