@@ -255,6 +255,71 @@ fn delete_sends_flow_removed_when_asked() {
     assert_eq!(r[0].match_, m_in_port(1));
 }
 
+/// Delete-all (catch-all loose delete) drops whole tables; the result must
+/// be the per-rule path's: only the named table(s), flow_removed for the
+/// rules that asked, timers forgotten, the return value telling whether
+/// anything went.
+#[test]
+fn delete_all_clears_tables_like_rule_by_rule() {
+    let setup = || {
+        let mut t = OfTables::new(0);
+        for (table, p, flags, idle) in [
+            (0u8, 1u16, OFPFF_SEND_FLOW_REM, 5u16),
+            (0, 2, 0, 0),
+            (1, 3, OFPFF_SEND_FLOW_REM, 0),
+            (2, 4, 0, 9),
+        ] {
+            let mut a = fm(Add, m_in_port(p), vec![out(9)]);
+            (a.table_id, a.flags, a.idle_timeout, a.cookie) = (table, flags, idle, u64::from(p));
+            apply(&mut t, &a, 0).unwrap();
+        }
+        t
+    };
+    // The reference: the same deletion with a filter that selects every
+    // rule but is not recognised as delete-all (a cookie mask of 0 bits
+    // that matter: every cookie here is < 2^16).
+    for table_id in [OFPTT_ALL, 0, 1, 3] {
+        let mut fast = setup();
+        let mut slow = setup();
+        let mut d = fm(Delete, Match::catchall(), vec![]);
+        d.table_id = table_id;
+        let mut r_fast = Vec::new();
+        let any_fast = fast.flow_mod(&d, 2 * S, &mut r_fast).unwrap();
+        d.cookie_mask = 0xffff_0000_0000_0000;
+        let mut r_slow = Vec::new();
+        let any_slow = slow.flow_mod(&d, 2 * S, &mut r_slow).unwrap();
+        assert_eq!(any_fast, any_slow, "table {table_id}");
+        assert_eq!(summary(&fast), summary(&slow), "table {table_id}");
+        let key = |r: &Vec<FlowRemoved>| {
+            let mut v: Vec<(u8, u64, u8)> =
+                r.iter().map(|f| (f.table_id, f.cookie, f.reason)).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(key(&r_fast), key(&r_slow), "table {table_id}");
+        // Timers of deleted rules are gone: nothing expires later.
+        let (mut e_fast, mut e_slow) = (Vec::new(), Vec::new());
+        assert_eq!(
+            fast.expire(100 * S, &mut e_fast),
+            slow.expire(100 * S, &mut e_slow)
+        );
+        assert_eq!(key(&e_fast), key(&e_slow), "table {table_id}");
+        // The cleared tables take new rules.
+        let mut a = fm(Add, m_in_port(7), vec![out(1)]);
+        a.table_id = if table_id == OFPTT_ALL { 0 } else { table_id };
+        apply(&mut fast, &a, 0).unwrap();
+        assert!(summary(&fast)
+            .iter()
+            .any(|f| f.0 == a.table_id && f.3 == vec![out(1)]));
+    }
+    let mut t = setup();
+    let mut d = fm(Delete, Match::catchall(), vec![]);
+    d.table_id = OFPTT_ALL;
+    let r = apply(&mut t, &d, 0).unwrap();
+    assert_eq!(r.len(), 2, "two rules asked for flow_removed");
+    assert_eq!(t.n_rules(), 0);
+}
+
 #[test]
 fn errors_change_nothing() {
     let mut t = OfTables::new(0);
