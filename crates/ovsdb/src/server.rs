@@ -36,9 +36,34 @@ use crate::Error;
 /// Inactivity probe interval for TCP sessions (ovsdb-server's default, 5 s).
 pub const PROBE_INTERVAL: Duration = Duration::from_secs(5);
 
+/// Default of [`Server::set_max_backlog`]: most messages queued for one
+/// session before it is disconnected (a client that stopped reading while
+/// others commit must not grow the server's memory without bound).
+pub const MAX_BACKLOG: usize = 50_000;
+
 struct Session {
     tx: mpsc::UnboundedSender<Value>,
+    /// Messages queued and not yet written.
+    backlog: Arc<std::sync::atomic::AtomicUsize>,
+    /// Closes the session (backlog overflow).
+    kill: Arc<tokio::sync::Notify>,
     monitors: Vec<Monitor>,
+}
+
+impl Session {
+    /// Queues `v`; when `max` messages are already queued, disconnects the
+    /// session instead.
+    fn push(&self, sid: u64, v: Value, max: usize) {
+        use std::sync::atomic::Ordering;
+        let n = self.backlog.fetch_add(1, Ordering::Relaxed);
+        if n == max {
+            tracing::warn!("session {sid}: {n} messages backlogged, disconnecting");
+            self.kill.notify_one();
+        }
+        if n < max {
+            let _ = self.tx.send(v);
+        }
+    }
 }
 
 struct State {
@@ -49,6 +74,22 @@ struct State {
     next_session: u64,
     /// Lock name → owner first, then waiters.
     locks: HashMap<String, VecDeque<u64>>,
+    /// Transactions blocked in a `wait` operation (ovsdb-server's
+    /// triggers), retried after every commit, in arrival order.
+    triggers: Vec<Trigger>,
+    /// A commit happened since the triggers were last retried.
+    committed: bool,
+    /// See [`Server::set_max_backlog`].
+    max_backlog: usize,
+}
+
+/// A `transact` whose `wait` operation is not yet satisfied and whose
+/// `timeout` (ms, absent = forever) has not passed (RFC 7047 §5.2.6).
+struct Trigger {
+    sid: u64,
+    id: Value,
+    ops: Vec<Value>,
+    started: tokio::time::Instant,
 }
 
 struct Inner {
@@ -95,10 +136,19 @@ impl Server {
                     sessions: HashMap::new(),
                     next_session: 1,
                     locks: HashMap::new(),
+                    triggers: Vec::new(),
+                    committed: false,
+                    max_backlog: MAX_BACKLOG,
                 }),
                 server_id: Uuid::new_v4(),
             }),
         }
+    }
+
+    /// Sets how many messages may wait for a slow session before it is
+    /// disconnected (default [`MAX_BACKLOG`]).
+    pub fn set_max_backlog(&self, max: usize) {
+        self.inner.state.lock().max_backlog = max.max(1);
     }
 
     /// A copy of the current database (cheap: rows are shared).
@@ -110,7 +160,9 @@ impl Server {
     /// monitors and journaling like a client `transact`.
     pub fn transact(&self, ops: &[Value]) -> Value {
         let mut st = self.inner.state.lock();
-        st.transact(0, ops)
+        let r = st.transact(0, ops);
+        st.run_triggers();
+        r
     }
 
     /// Compact the journal now (no-op without a journal).
@@ -199,6 +251,8 @@ impl Server {
     {
         let (rd, mut wr) = tokio::io::split(stream);
         let (tx, mut rx) = mpsc::unbounded_channel::<Value>();
+        let backlog = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let kill = Arc::new(tokio::sync::Notify::new());
         let sid = {
             let mut st = self.inner.state.lock();
             let sid = st.next_session;
@@ -207,13 +261,17 @@ impl Server {
                 sid,
                 Session {
                     tx: tx.clone(),
+                    backlog: backlog.clone(),
+                    kill: kill.clone(),
                     monitors: Vec::new(),
                 },
             );
             sid
         };
+        let written = backlog.clone();
         let writer = tokio::spawn(async move {
             while let Some(v) = rx.recv().await {
+                written.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
                 if let Err(e) = write_message(&mut wr, &v).await {
                     tracing::debug!("session write failed: {e}");
                     break;
@@ -222,36 +280,46 @@ impl Server {
         });
         let mut reader = MessageReader::new(rd);
         let mut probe_sent = false;
+        let queue = |v: Value| {
+            backlog.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let _ = tx.send(v);
+        };
+        let mut killed = false;
         loop {
-            let next = if probe {
-                match tokio::time::timeout(PROBE_INTERVAL, reader.next()).await {
-                    Ok(r) => r,
-                    Err(_) => {
-                        if probe_sent {
-                            tracing::info!(
-                                "session {sid}: no response to inactivity probe, disconnecting"
-                            );
-                            break;
-                        }
-                        probe_sent = true;
-                        let _ = tx.send(json!({"id":"echo","method":"echo","params":[]}));
-                        continue;
-                    }
+            let next = tokio::select! {
+                () = kill.notified() => {
+                    killed = true;
+                    break;
                 }
-            } else {
-                reader.next().await
+                r = async {
+                    if probe {
+                        tokio::time::timeout(PROBE_INTERVAL, reader.next()).await.ok()
+                    } else {
+                        Some(reader.next().await)
+                    }
+                } => r,
+            };
+            let Some(next) = next else {
+                // PROBE_INTERVAL without a message.
+                if probe_sent {
+                    tracing::info!("session {sid}: no response to inactivity probe, disconnecting");
+                    break;
+                }
+                probe_sent = true;
+                queue(json!({"id":"echo","method":"echo","params":[]}));
+                continue;
             };
             probe_sent = false;
             match next {
                 Ok(Some(msg)) => {
                     if let Some(out) = self.handle(sid, &msg) {
-                        let _ = tx.send(out);
+                        queue(out);
                     }
                 }
                 Ok(None) => break,
                 Err(e) => {
                     tracing::info!("session {sid}: protocol error: {e}");
-                    let _ = tx.send(error_reply(
+                    queue(error_reply(
                         &Value::Null,
                         json!({"error":"syntax error","details":e.to_string()}),
                     ));
@@ -263,9 +331,15 @@ impl Server {
             let mut st = self.inner.state.lock();
             st.sessions.remove(&sid);
             st.release_all_locks(sid);
+            st.triggers.retain(|t| t.sid != sid);
         }
         drop(tx);
-        let _ = writer.await;
+        if killed {
+            // The peer stopped reading: do not wait to flush its backlog.
+            writer.abort();
+        } else {
+            let _ = writer.await;
+        }
     }
 
     /// Handle one incoming message; returns the reply to send (after any
@@ -286,7 +360,21 @@ impl Server {
         let empty = Vec::new();
         let p = params.as_array().unwrap_or(&empty);
         if id.is_null() {
-            // Notifications: "cancel" (we never block) and anything else are ignored.
+            // Notifications: "cancel" of a blocked transaction (RFC 7047
+            // §4.1.4); anything else is ignored.
+            if method == "cancel" {
+                if let Some(target) = p.first() {
+                    let mut st = self.inner.state.lock();
+                    if let Some(i) = st
+                        .triggers
+                        .iter()
+                        .position(|t| t.sid == sid && &t.id == target)
+                    {
+                        let t = st.triggers.remove(i);
+                        st.send(sid, error_reply(&t.id, json!({"error":"canceled"})));
+                    }
+                }
+            }
             return None;
         }
         let mut st = self.inner.state.lock();
@@ -329,7 +417,31 @@ impl Server {
                         "details": format!("transact request specifies unknown database {name}"),
                         "syntax": params.to_string()}))
                 } else {
-                    Ok(st.transact(sid, &p[1..]))
+                    let results = st.transact(sid, &p[1..]);
+                    match blocking_wait(&p[1..], &results) {
+                        Some(timeout) => {
+                            // Not satisfied yet: retried after each commit
+                            // until it is, or until `timeout` ms pass.
+                            let now = tokio::time::Instant::now();
+                            let deadline = timeout.map(|ms| now + Duration::from_millis(ms));
+                            st.triggers.push(Trigger {
+                                sid,
+                                id: id.clone(),
+                                ops: p[1..].to_vec(),
+                                started: now,
+                            });
+                            if let Some(d) = deadline {
+                                let me = self.clone();
+                                let id = id.clone();
+                                tokio::spawn(async move {
+                                    tokio::time::sleep_until(d).await;
+                                    me.inner.state.lock().expire_trigger(sid, &id);
+                                });
+                            }
+                            return None;
+                        }
+                        None => Ok(results),
+                    }
                 }
             }
             "monitor" | "monitor_cond" | "monitor_cond_since" => {
@@ -372,7 +484,30 @@ impl Server {
         if let Some(n) = after {
             st.send(sid, n);
         }
+        st.run_triggers();
         None
+    }
+}
+
+/// If `results` failed only because a `wait` operation's condition does not
+/// hold yet and that operation allows waiting, its timeout: `Some(None)` =
+/// forever (no `timeout` member), `Some(Some(ms))`; `None` otherwise (the
+/// results are final).
+fn blocking_wait(ops: &[Value], results: &Value) -> Option<Option<u64>> {
+    let arr = results.as_array()?;
+    let (i, err) = arr
+        .iter()
+        .enumerate()
+        .find(|(_, r)| r.get("error").is_some())?;
+    if err.get("error")? != "timed out" || ops.get(i)?.get("op")? != "wait" {
+        return None;
+    }
+    match ops[i].get("timeout") {
+        None => Some(None),
+        Some(t) => {
+            let ms = t.as_f64()?;
+            (ms > 0.0).then(|| Some(ms.min(u64::MAX as f64) as u64))
+        }
     }
 }
 
@@ -393,7 +528,7 @@ impl State {
 
     fn send(&self, sid: u64, v: Value) {
         if let Some(s) = self.sessions.get(&sid) {
-            let _ = s.tx.send(v);
+            s.push(sid, v, self.max_backlog);
         }
     }
 
@@ -543,18 +678,62 @@ impl State {
             }
         }
         self.notify(&changes);
+        self.committed = true;
         r.results
+    }
+
+    /// Retries blocked transactions while commits keep happening (a
+    /// trigger's own commit may unblock another); each one that completes
+    /// (commits or fails for another reason) gets its reply.
+    fn run_triggers(&mut self) {
+        while std::mem::take(&mut self.committed) && !self.triggers.is_empty() {
+            let pending = std::mem::take(&mut self.triggers);
+            for t in pending {
+                let results = self.transact(t.sid, &t.ops);
+                if blocking_wait(&t.ops, &results).is_some() {
+                    self.triggers.push(t);
+                } else {
+                    self.send(t.sid, reply(&t.id, results));
+                }
+            }
+        }
+        self.committed = false;
+    }
+
+    /// The trigger `(sid, id)` reached its deadline: run it a last time and
+    /// reply, with "timed out" if its condition still does not hold.
+    fn expire_trigger(&mut self, sid: u64, id: &Value) {
+        let Some(i) = self
+            .triggers
+            .iter()
+            .position(|t| t.sid == sid && &t.id == id)
+        else {
+            return;
+        };
+        let t = self.triggers.remove(i);
+        let mut results = self.transact(t.sid, &t.ops);
+        if blocking_wait(&t.ops, &results).is_some() {
+            let ms = t.started.elapsed().as_millis();
+            if let Some(e) = results
+                .as_array_mut()
+                .and_then(|a| a.iter_mut().find(|r| r.get("error").is_some()))
+            {
+                *e = json!({"error":"timed out","details":format!("\"wait\" timed out after {ms} ms")});
+            }
+        }
+        self.send(t.sid, reply(&t.id, results));
+        self.run_triggers();
     }
 
     fn notify(&self, changes: &Changes) {
         let name = self.db.name();
-        for s in self.sessions.values() {
+        for (sid, s) in &self.sessions {
             for m in &s.monitors {
                 if m.db != name {
                     continue;
                 }
                 if let Some(u) = m.updates(&self.db.schema, changes) {
-                    let _ = s.tx.send(m.notification(u));
+                    s.push(*sid, m.notification(u), self.max_backlog);
                 }
             }
         }

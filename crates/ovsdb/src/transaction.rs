@@ -174,7 +174,9 @@ impl Database {
     /// Execute an RFC 7047 `transact`; `has_lock(name)` tells whether the
     /// calling session owns lock `name` (for `assert`). Atomic: on any error
     /// nothing changes. `wait` with a condition that is not met fails with
-    /// "timed out" immediately, whatever its `timeout` (no blocking waits).
+    /// "timed out" here, whatever its `timeout`; the [`crate::server`]
+    /// keeps such a transaction and retries it after each commit until its
+    /// timeout passes (RFC 7047 §5.2.6).
     pub fn transact_with_locks(
         &mut self,
         ops: &[Value],

@@ -246,3 +246,161 @@ async fn tcp_fragmented_requests_and_garbage() {
         Ok(_) => panic!("connected to port 1"),
     }
 }
+
+/// RFC 7047 §5.2.6 `wait` with a timeout blocks the transaction until the
+/// condition holds (after another client's commit), or the timeout passes
+/// ("timed out"); §4.1.4 `cancel` ends a blocked one with "canceled". Other
+/// requests on the same connection are served meanwhile.
+#[tokio::test]
+async fn wait_blocks_until_commit_timeout_or_cancel() {
+    let server = Server::new(Database::new(schema()), None);
+    let (addr, _h) = server.listen_tcp("127.0.0.1:0").await.unwrap();
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    // Waits for the (root) Open_vSwitch row to have next_cfg == `cfg`.
+    let wait = |cfg: u64, timeout: Option<u64>| {
+        let mut op = json!({"op":"wait","table":"Open_vSwitch","where":[],
+            "columns":["next_cfg"],"until":"==","rows":[{"next_cfg":cfg}]});
+        if let Some(t) = timeout {
+            op["timeout"] = json!(t);
+        }
+        op
+    };
+    let reqs = [
+        json!({"id":"w1","method":"transact","params":["Open_vSwitch", wait(5, None),
+            {"op":"update","table":"Open_vSwitch","where":[],"row":{"cur_cfg":5}}]}),
+        json!({"id":"w2","method":"transact","params":["Open_vSwitch", wait(99, Some(300))]}),
+        json!({"id":"w3","method":"transact","params":["Open_vSwitch", wait(77, None)]}),
+        json!({"id":"w4","method":"transact","params":["Open_vSwitch", wait(66, Some(0))]}),
+        json!({"id":"e","method":"echo","params":["still served"]}),
+    ];
+    for r in &reqs {
+        s.write_all(r.to_string().as_bytes()).await.unwrap();
+    }
+    let mut framer = ovsdb::jsonrpc::Framer::new();
+    let mut buf = vec![0u8; 65536];
+    let mut got: Vec<Value> = Vec::new();
+    async fn read_until(
+        s: &mut tokio::net::TcpStream,
+        framer: &mut ovsdb::jsonrpc::Framer,
+        buf: &mut [u8],
+        got: &mut Vec<Value>,
+        id: &str,
+    ) -> Value {
+        loop {
+            if let Some(v) = got.iter().find(|v| v["id"] == id) {
+                return v.clone();
+            }
+            let n = tokio::time::timeout(std::time::Duration::from_secs(5), s.read(buf))
+                .await
+                .unwrap_or_else(|_| panic!("no reply {id} in time; got {got:?}"))
+                .unwrap();
+            assert!(n > 0, "connection closed");
+            got.extend(framer.feed(&buf[..n]).unwrap());
+        }
+    }
+    // timeout 0 fails at once; the echo behind the blocked ones is answered.
+    let w4 = read_until(&mut s, &mut framer, &mut buf, &mut got, "w4").await;
+    assert_eq!(w4["result"][0]["error"], "timed out");
+    let e = read_until(&mut s, &mut framer, &mut buf, &mut got, "e").await;
+    assert_eq!(e["result"], json!(["still served"]));
+    assert!(got.iter().all(|v| v["id"] != "w1"), "w1 must still wait");
+    // Another client's commit satisfies w1, which then commits its insert.
+    let c = server.connect_local();
+    let r = c
+        .request(
+            "transact",
+            json!(["Open_vSwitch",
+            {"op":"insert","table":"Open_vSwitch","row":{"next_cfg":5}}]),
+        )
+        .await
+        .unwrap();
+    assert!(r[0]["uuid"].is_array());
+    let w1 = read_until(&mut s, &mut framer, &mut buf, &mut got, "w1").await;
+    assert_eq!(w1["result"], json!([{}, {"count":1}]), "{w1}");
+    let row = c
+        .request(
+            "transact",
+            json!(["Open_vSwitch",
+            {"op":"select","table":"Open_vSwitch","where":[],"columns":["cur_cfg"]}]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        row[0]["rows"],
+        json!([{"cur_cfg":5}]),
+        "w1's update committed"
+    );
+    // w2 gives up after its 300 ms.
+    let w2 = read_until(&mut s, &mut framer, &mut buf, &mut got, "w2").await;
+    assert_eq!(w2["result"][0]["error"], "timed out", "{w2}");
+    // w3 would wait forever: cancel it.
+    s.write_all(
+        json!({"id":null,"method":"cancel","params":["w3"]})
+            .to_string()
+            .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let w3 = read_until(&mut s, &mut framer, &mut buf, &mut got, "w3").await;
+    assert_eq!(w3["error"], json!({"error":"canceled"}), "{w3}");
+}
+
+/// A client that monitors and stops reading while another commits is
+/// disconnected once its backlog passes the limit; the committing client
+/// is served throughout.
+#[tokio::test]
+async fn stalled_monitor_client_is_disconnected_not_buffered() {
+    let server = Server::new(Database::new(schema()), None);
+    server.set_max_backlog(100);
+    let (addr, _h) = server.listen_tcp("127.0.0.1:0").await.unwrap();
+    let mut stalled = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let monitor = json!({"id":1,"method":"monitor","params":["Open_vSwitch", null,
+        {"Bridge":{"columns":["name","external_ids"]}}]});
+    stalled
+        .write_all(monitor.to_string().as_bytes())
+        .await
+        .unwrap();
+    let c = server.connect_local();
+    let r = c
+        .request(
+            "transact",
+            json!(["Open_vSwitch",
+            {"op":"insert","table":"Open_vSwitch","row":{"bridges":["named-uuid","b"]}},
+            {"op":"insert","table":"Bridge","uuid-name":"b","row":{"name":"b0"}}]),
+        )
+        .await
+        .unwrap();
+    assert!(r[1]["uuid"].is_array(), "{r}");
+    let big = "x".repeat(16 * 1024);
+    for i in 0..1500 {
+        let r = c
+            .request(
+                "transact",
+                json!(["Open_vSwitch",
+                {"op":"update","table":"Bridge","where":[["name","==","b0"]],
+                 "row":{"external_ids":["map",[["n", format!("{i}{big}")]]]}}]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(r[0]["count"], 1, "{r}");
+    }
+    // The stalled session was closed: reading what the kernel buffered
+    // ends in EOF instead of blocking forever.
+    let mut sink = vec![0u8; 1 << 20];
+    let mut total = 0usize;
+    loop {
+        let n = tokio::time::timeout(std::time::Duration::from_secs(3), stalled.read(&mut sink))
+            .await
+            .expect("stalled session must have been closed")
+            .unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        total += n;
+    }
+    assert!(
+        total < 1500 * big.len(),
+        "not every update was buffered: {total}"
+    );
+    assert_eq!(c.request("echo", json!([1])).await.unwrap(), json!([1]));
+}
