@@ -19,6 +19,7 @@ pub mod monitor;
 pub mod schema;
 pub mod server;
 pub mod text;
+pub mod tool;
 pub mod transaction;
 
 pub use client::Client;
