@@ -293,8 +293,26 @@ fn ofctl_matches_ovs_ofctl() {
     same(&o, &["dump-flows", "ofc0"], &mut failures);
 
     // Modifications through both tools leave the same table (each from
-    // the same starting table, loaded with the real tool).
+    // the same starting table, loaded with the real tool). `--bundle`
+    // without -O is OpenFlow 1.4 bundles; with -O OpenFlow13 the ONF
+    // extension.
+    let bundle_file = o.dir.join("bundle.txt");
+    std::fs::write(
+        &bundle_file,
+        "priority=11,udp,actions=output:1\ntable=3,priority=2,ip,actions=drop\ndelete in_port=2\n",
+    )
+    .unwrap();
+    let bf = bundle_file.to_str().unwrap();
     for args in [
+        &["--bundle", "add-flows", "ofc0", bf][..],
+        &["-O", "OpenFlow13", "--bundle", "add-flows", "ofc0", bf],
+        &[
+            "--bundle",
+            "mod-flows",
+            "ofc0",
+            "in_port=2,actions=output:1",
+        ],
+        &["-O", "OpenFlow13", "--bundle", "del-flows", "ofc0", "tcp"],
         &["mod-flows", "ofc0", "in_port=2,actions=output:1"][..],
         &[
             "--strict",
@@ -333,7 +351,17 @@ fn ofctl_matches_ovs_ofctl() {
     // Error cases: same stderr and status.
     let bad = o.dir.join("bad.txt");
     std::fs::write(&bad, "priority=1,ip,actions=drop\nbogus=1,actions=drop\n").unwrap();
+    // A bundle whose second flow_mod fails: the switch's error, then discard.
+    let bad_bundle = o.dir.join("bad-bundle.txt");
+    std::fs::write(
+        &bad_bundle,
+        "priority=1,ip,actions=drop\ntable=254,priority=3,udp,actions=output:1\n",
+    )
+    .unwrap();
+    let bb = bad_bundle.to_str().unwrap();
     for args in [
+        &["--bundle", "add-flows", "ofc0", bb][..],
+        &["-O", "OpenFlow13", "--bundle", "add-flows", "ofc0", bb],
         &["add-flows", "ofc0", bad.to_str().unwrap()][..],
         &["add-flow", "ofc0", "tcp,tp_dst=80,foo=1,actions=drop"],
         &["add-flow", "ofc0", "tp_dst=80,actions=drop"],

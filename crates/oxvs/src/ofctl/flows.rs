@@ -12,9 +12,8 @@ use std::io::Read;
 
 use openflow::codec::{self, CodecOptions};
 use openflow::msg::{
-    BundleAdd, BundleCtrl, FlowMod, FlowModCommand, FlowStats, FlowStatsRequest,
-    MultipartReplyBody, MultipartRequest, MultipartRequestBody, PacketOut, NO_BUFFER, NXFF_NXM,
-    OFPTT_ALL,
+    FlowMod, FlowModCommand, FlowStats, FlowStatsRequest, MultipartReplyBody, MultipartRequest,
+    MultipartRequestBody, PacketOut, NO_BUFFER, NXFF_NXM, OFPTT_ALL,
 };
 use openflow::text::act::proto;
 use openflow::text::{self as oftext, FlowSpec, FlowUsage};
@@ -181,6 +180,9 @@ fn print_warnings(s: &mut Session, spec: &FlowSpec) {
 fn send_flow_mods(s: &mut Session, o: &Opts, target: &str, mods: &[Parsed]) -> Result<(), Fatal> {
     let mut v = Vconn::open(target, s)?;
     let version = v.version;
+    if o.bundle && version < 4 {
+        return Err(Fatal::msg(NO_BUNDLE_FORMAT));
+    }
     let mut st = Of10State {
         table_id: false,
         nxm: false,
@@ -225,46 +227,175 @@ fn send_flow_mods(s: &mut Session, o: &Opts, target: &str, mods: &[Parsed]) -> R
     Ok(())
 }
 
-/// OpenFlow 1.4 atomic bundle: open, add every message, commit.
+/// The message ovs-ofctl prints when the negotiated version cannot carry
+/// a bundle (OVS `bundle_flow_mod__` restricts the usable protocols to
+/// OpenFlow 1.3 and later).
+const NO_BUNDLE_FORMAT: &str = "switch does not support any of the usable flow formats \
+     (OXM-OpenFlow13,OXM-OpenFlow14,OXM-OpenFlow15)";
+
+/// One atomic, ordered bundle (OVS `vconn_bundle_transact`): the flow_mods
+/// are encoded first (taking their xids), then OPEN_REQUEST (waits for the
+/// reply), one ADD_MESSAGE per flow_mod carrying that flow_mod's xid, a
+/// barrier, and COMMIT_REQUEST — or DISCARD_REQUEST when any error arrived.
+/// OpenFlow 1.4+ uses the standard messages, OpenFlow 1.3 the ONF
+/// extension (see [`wire::bundle_ctrl`]).
+///
+/// Errors are printed as `Error NAME for: <the failing request>` and the
+/// run fails with `talking to VCONN (Protocol error)`, as ovs-ofctl.
 fn bundle(s: &mut Session, v: &mut Vconn, msgs: &[OfpMessage]) -> Result<(), Fatal> {
-    if v.version < 5 {
-        return Err(Fatal::msg(
-            "bundles need OpenFlow 1.4 or later (use -O OpenFlow14)",
-        ));
-    }
-    const ATOMIC_ORDERED: u16 = 3;
-    let ctrl = |s: &mut Session, v: &mut Vconn, type_: u16| -> Result<(), Fatal> {
-        let xid = s.alloc_xid();
-        let m = OfpMessage::BundleControl(BundleCtrl {
-            bundle_id: 0,
-            type_,
-            flags: ATOMIC_ORDERED,
-        });
-        let reply = v.transact(&codec::encode(v.version, xid, &m))?;
-        if reply.type_ == OFPT_ERROR {
-            eprint!("{}", format_error(&reply, None));
-            return Err(Fatal::silent());
+    let version = v.version;
+    let flags = wire::OFPBF_ATOMIC | wire::OFPBF_ORDERED;
+    let requests: Vec<Vec<u8>> = msgs
+        .iter()
+        .map(|m| codec::encode(version, s.alloc_xid(), m))
+        .collect();
+    let mut errors = Vec::new();
+    let mut ok = bundle_ctrl_transact(s, v, OFPBCT_OPEN_REQUEST, flags, &mut errors)?;
+    if ok {
+        for r in &requests {
+            v.send(&wire::bundle_add(version, 0, flags, r))?;
+            // Drain errors as they come, so neither side's buffer fills.
+            while v.readable() {
+                let m = v.recv()?;
+                if m.type_ == OFPT_ERROR {
+                    errors.push(m);
+                }
+            }
         }
-        Ok(())
-    };
-    ctrl(s, v, 0)?;
-    let mut sent = Vec::new();
-    for m in msgs {
         let xid = s.alloc_xid();
-        let inner = codec::encode(v.version, xid, m);
-        let add = OfpMessage::BundleAdd(BundleAdd {
-            bundle_id: 0,
-            flags: ATOMIC_ORDERED,
-            message: inner,
-        });
-        v.send(&codec::encode(v.version, xid, &add))?;
-        sent.push(xid);
+        v.send(&wire::barrier_request(version, xid))?;
+        loop {
+            let m = v.recv()?;
+            if m.xid == xid {
+                break;
+            }
+            if m.type_ == OFPT_ERROR {
+                errors.push(m);
+            }
+        }
+        ok = errors.is_empty();
+        if ok {
+            ok = bundle_ctrl_transact(s, v, OFPBCT_COMMIT_REQUEST, flags, &mut errors)?;
+        } else {
+            bundle_ctrl_transact(s, v, OFPBCT_DISCARD_REQUEST, flags, &mut errors)?;
+        }
     }
-    if let Some(err) = v.barrier(s, &sent)? {
-        eprint!("{}", format_error(&err, None));
-        return Err(Fatal::silent());
+    let mut out = String::new();
+    for e in &errors {
+        out.push_str(&format_bundle_error(e, &requests));
     }
-    ctrl(s, v, 4)
+    eprint!("{out}");
+    if ok {
+        Ok(())
+    } else {
+        Err(Fatal::msg(format!(
+            "talking to {} (Protocol error)",
+            v.vconn_name
+        )))
+    }
+}
+
+/// OFPBCT_OPEN_REQUEST.
+const OFPBCT_OPEN_REQUEST: u16 = 0;
+/// OFPBCT_COMMIT_REQUEST.
+const OFPBCT_COMMIT_REQUEST: u16 = 4;
+/// OFPBCT_DISCARD_REQUEST.
+const OFPBCT_DISCARD_REQUEST: u16 = 6;
+
+/// Sends a bundle control request (bundle 0) and waits for its reply;
+/// errors with other xids received meanwhile are appended to `errors`.
+/// Returns whether the reply is the matching `type_ + 1` control reply (an
+/// error reply is appended to `errors` too).
+fn bundle_ctrl_transact(
+    s: &mut Session,
+    v: &mut Vconn,
+    type_: u16,
+    flags: u16,
+    errors: &mut Vec<Msg>,
+) -> Result<bool, Fatal> {
+    let xid = s.alloc_xid();
+    v.send(&wire::bundle_ctrl(v.version, xid, 0, type_, flags))?;
+    let reply = loop {
+        let m = v.recv()?;
+        if m.xid == xid {
+            break m;
+        }
+        if m.type_ == OFPT_ERROR {
+            errors.push(m);
+        }
+    };
+    if reply.type_ == OFPT_ERROR {
+        errors.push(reply);
+        return Ok(false);
+    }
+    Ok(wire::parse_bundle_ctrl(&reply).is_some_and(|c| c.bundle_id == 0 && c.type_ == type_ + 1))
+}
+
+/// One bundle error as ovs-ofctl's `bundle_print_errors`: `Error NAME for:
+/// ` then the request with the error's xid as `ofp_print` shows it, or
+/// what the error carries when no request has that xid.
+fn format_bundle_error(e: &Msg, requests: &[Vec<u8>]) -> String {
+    let (name, data) = error_name_and_data(e);
+    let req = requests
+        .iter()
+        .find(|r| wire::xid_of(r) == e.xid)
+        .map_or(&data[..], |r| &r[..]);
+    format!("Error {name} for: {}", format_request(req))
+}
+
+/// `ofp_print` of a request ovs-ofctl sends (flow_mod, bundle control),
+/// one line per message part, newline-terminated; other messages by type.
+fn format_request(bytes: &[u8]) -> String {
+    let m = Msg::new(bytes.to_vec());
+    if let Some(c) = wire::parse_bundle_ctrl(&m) {
+        let name = if m.version >= 5 {
+            "OFPT_BUNDLE_CONTROL"
+        } else {
+            "ONFT_BUNDLE_CONTROL"
+        };
+        let type_ = [
+            "OPEN_REQUEST",
+            "OPEN_REPLY",
+            "CLOSE_REQUEST",
+            "CLOSE_REPLY",
+            "COMMIT_REQUEST",
+            "COMMIT_REPLY",
+            "DISCARD_REQUEST",
+            "DISCARD_REPLY",
+        ]
+        .get(usize::from(c.type_))
+        .copied()
+        .unwrap_or("???");
+        let mut fl = Vec::new();
+        if c.flags & wire::OFPBF_ATOMIC != 0 {
+            fl.push("atomic");
+        }
+        if c.flags & wire::OFPBF_ORDERED != 0 {
+            fl.push("ordered");
+        }
+        let fl = if fl.is_empty() {
+            "0".to_string()
+        } else {
+            fl.join(" ")
+        };
+        return format!(
+            "{}\n bundle_id={:#x} type={type_} flags={fl}\n",
+            super::print::header(name, m.version, m.xid),
+            c.bundle_id
+        )
+        .replace("bundle_id=0x0 ", "bundle_id=0 ");
+    }
+    match codec::decode(bytes) {
+        Ok((h, OfpMessage::FlowMod(fm))) => format!(
+            "{} {}\n",
+            super::print::header("OFPT_FLOW_MOD", h.version, h.xid),
+            format_flow_mod(&fm, h.version)
+        ),
+        _ => format!(
+            "{}\n",
+            super::print::header(&format!("type {}", m.type_), m.version, m.xid)
+        ),
+    }
 }
 
 /// `add-flow`, `mod-flows`, `del-flows`.
@@ -768,9 +899,9 @@ pub fn format_error(m: &Msg, request: Option<&str>) -> String {
     format_error_opts(m, request, false)
 }
 
-fn format_error_opts(m: &Msg, request: Option<&str>, table_id: bool) -> String {
-    let mut out = super::print::header("OFPT_ERROR", m.version, m.xid);
-    let (name, data) = match codec::decode(&m.bytes) {
+/// An OFPT_ERROR's name (`OFPBRC_EPERM`…) and the data it carries.
+fn error_name_and_data(m: &Msg) -> (String, Vec<u8>) {
+    match codec::decode(&m.bytes) {
         Ok((_, OfpMessage::Error(e))) => (e.error.name().to_string(), e.data),
         _ => {
             let t = wire::be16(&m.bytes, 8).unwrap_or(0);
@@ -780,7 +911,12 @@ fn format_error_opts(m: &Msg, request: Option<&str>, table_id: bool) -> String {
                 m.bytes.get(12..).unwrap_or(&[]).to_vec(),
             )
         }
-    };
+    }
+}
+
+fn format_error_opts(m: &Msg, request: Option<&str>, table_id: bool) -> String {
+    let mut out = super::print::header("OFPT_ERROR", m.version, m.xid);
+    let (name, data) = error_name_and_data(m);
     out.push_str(&format!(" {name}\n"));
     if name.starts_with("OFPHFC") {
         out.push_str(&String::from_utf8_lossy(&data));

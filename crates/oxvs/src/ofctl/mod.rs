@@ -124,7 +124,8 @@ Other options:
   --names / --no-names        show port names / numbers
   --no-stats                  do not show flow statistics
   --sort[=field] --rsort[=field]  sort dump-flows output
-  --bundle                    execute flow mods as an OpenFlow 1.4 bundle
+  --bundle                    execute flow mods as an atomic bundle
+                              (OpenFlow 1.4, or the ONF extension in 1.3)
   -t, --timeout=SECS          give up after SECS seconds
   -m, --more                  be more verbose printing OpenFlow messages
   -h, --help                  display this help message
@@ -246,6 +247,13 @@ fn run(args: &[String]) -> Result<i32, Fatal> {
                 }));
             }
         }
+    }
+    // ovs-ofctl's implicit OpenFlow 1.4 with --bundle: when no version able
+    // to carry a bundle (1.3+) is enabled, OpenFlow 1.4 is enabled and
+    // every version before 1.3 disabled (so the default becomes 1.4 only).
+    const OF13_UP: u32 = (1 << 4) | (1 << 5) | (1 << 6);
+    if o.bundle && o.allowed & OF13_UP == 0 {
+        o.allowed = 1 << 5;
     }
     let Some((cmd, rest)) = pos.split_first() else {
         return Err(Fatal::msg("missing command name; use --help for help"));

@@ -102,6 +102,9 @@ pub struct Vconn {
     stream: Stream,
     /// The name given on the command line (used in error messages).
     pub name: String,
+    /// The connection's own name (OVS `vconn_get_name`): `unix:PATH` of
+    /// the socket actually opened for a bridge name, else the target.
+    pub vconn_name: String,
     /// Negotiated wire version.
     pub version: u8,
 }
@@ -123,13 +126,17 @@ fn rundir() -> String {
     std::env::var("OVS_RUNDIR").unwrap_or_else(|_| "/var/run/openvswitch".into())
 }
 
-fn open_unix(path: &str) -> std::io::Result<Stream> {
-    let p = if Path::new(path).is_absolute() {
+/// `path` as OVS resolves a unix socket name (relative to the rundir).
+fn unix_path(path: &str) -> String {
+    if Path::new(path).is_absolute() {
         path.to_string()
     } else {
         format!("{}/{path}", rundir())
-    };
-    UnixStream::connect(p).map(Stream::Unix)
+    }
+}
+
+fn open_unix(path: &str) -> std::io::Result<Stream> {
+    UnixStream::connect(unix_path(path)).map(Stream::Unix)
 }
 
 /// Opens a stream for an explicit target `unix:PATH` / `tcp:IP[:PORT]`.
@@ -177,18 +184,26 @@ impl Vconn {
     /// socket`, `connecting to TARGET (REASON)`, `NAME: failed to connect to
     /// socket (REASON)`.
     pub fn open(name: &str, s: &mut Session) -> Result<Vconn, Fatal> {
-        let stream = if name.contains(':') {
-            open_stream(name, s)
-                .map_err(|e| Fatal::msg(format!("connecting to {name} ({})", strerror(&e))))?
+        let (stream, vconn_name) = if name.contains(':') {
+            let st = open_stream(name, s)
+                .map_err(|e| Fatal::msg(format!("connecting to {name} ({})", strerror(&e))))?;
+            (st, name.to_string())
         } else {
-            match open_unix(name).or_else(|_| open_unix(&format!("{name}.mgmt"))) {
-                Ok(st) => st,
-                Err(_) => return Err(Fatal::msg(format!("{name} is not a bridge or a socket"))),
+            let mgmt = format!("{name}.mgmt");
+            match open_unix(name) {
+                Ok(st) => (st, format!("unix:{}", unix_path(name))),
+                Err(_) => match open_unix(&mgmt) {
+                    Ok(st) => (st, format!("unix:{}", unix_path(&mgmt))),
+                    Err(_) => {
+                        return Err(Fatal::msg(format!("{name} is not a bridge or a socket")))
+                    }
+                },
             }
         };
         let mut v = Vconn {
             stream,
             name: name.to_string(),
+            vconn_name,
             version: 0,
         };
         if let Some(t) = s.timeout {
@@ -228,17 +243,27 @@ impl Vconn {
         let peer = wire::hello_bitmap(&m);
         let common = peer & s.allowed;
         if common == 0 {
-            let ours = 31 - s.allowed.leading_zeros();
-            let theirs = 31 - peer.leading_zeros();
+            let (ours, theirs) = (version_bitmap_text(s.allowed), version_bitmap_text(peer));
             s.log(
                 "vconn",
                 "WARN",
                 &format!(
-                    "{}: version negotiation failed (we support version 0x{ours:02x}, peer supports version 0x{theirs:02x})",
-                    self.name
+                    "{}: version negotiation failed (we support {ours}, peer supports {theirs})",
+                    self.vconn_name
                 ),
             );
-            return Err(self.fail("Protocol error"));
+            // As OVS's vcs_send_error: tell the peer, in its highest
+            // version; the run fails with the send error if that fails
+            // (typically EPIPE: the switch has already hung up).
+            let text = format!("We support {ours}, you support {theirs}, no common versions.");
+            let mut body = vec![0, 0, 0, 0]; // OFPET_HELLO_FAILED, OFPHFC_INCOMPATIBLE
+            body.extend_from_slice(text.as_bytes());
+            let peer_max = (31 - peer.leading_zeros()) as u8;
+            let err = wire::message(peer_max, OFPT_ERROR, m.xid, &body);
+            return Err(match self.send_raw(&err) {
+                Ok(()) => self.fail("Protocol error"),
+                Err(e) => self.fail(&strerror(&e)),
+            });
         }
         self.version = (31 - common.leading_zeros()) as u8;
         Ok(())
@@ -291,6 +316,25 @@ impl Vconn {
             }
             return Ok(m);
         }
+    }
+
+    /// Whether a message (or end of file) is waiting to be read, without
+    /// blocking (OVS's non-blocking `vconn_recv` check).
+    pub fn readable(&self) -> bool {
+        use std::os::fd::AsRawFd;
+        let fd = match &self.stream {
+            Stream::Unix(u) => u.as_raw_fd(),
+            Stream::Tcp(t) => t.as_raw_fd(),
+        };
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: `pfd` is one valid pollfd for an fd this Vconn owns; a
+        // zero timeout never blocks.
+        let n = unsafe { libc::poll(&mut pfd, 1, 0) };
+        n > 0 && pfd.revents != 0
     }
 
     /// Receives until a message with `xid` arrives (others are dropped, as
@@ -349,6 +393,40 @@ impl Vconn {
     }
 }
 
+/// A version bitmap as OVS's `version_bitmap_to_string`: `version 0x04`,
+/// `version 0x06 and earlier` (every version from 0x01 up), `versions
+/// 0x01, 0x04`, or `no versions`.
+fn version_bitmap_text(bitmap: u32) -> String {
+    if bitmap == 0 {
+        return "no versions".into();
+    }
+    let top = 31 - bitmap.leading_zeros();
+    if bitmap.is_power_of_two() {
+        format!("version 0x{top:02x}")
+    } else if ((bitmap >> 1) + 1).is_power_of_two() {
+        format!("version 0x{top:02x} and earlier")
+    } else {
+        let v: Vec<String> = (0..32)
+            .filter(|i| bitmap & (1 << i) != 0)
+            .map(|i| format!("0x{i:02x}"))
+            .collect();
+        format!("versions {}", v.join(", "))
+    }
+}
+
 fn m_is_barrier_err(xid: u32, m: Option<&Msg>) -> bool {
     m.is_some_and(|m| m.xid == xid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::version_bitmap_text;
+
+    #[test]
+    fn version_bitmaps_as_ovs_prints_them() {
+        assert_eq!(version_bitmap_text(0), "no versions");
+        assert_eq!(version_bitmap_text(1 << 5), "version 0x05");
+        assert_eq!(version_bitmap_text(0x7e), "version 0x06 and earlier");
+        assert_eq!(version_bitmap_text(0x12), "versions 0x01, 0x04");
+    }
 }

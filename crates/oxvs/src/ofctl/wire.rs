@@ -36,6 +36,22 @@ pub const OFPMP_TABLE_FEATURES: u16 = 12;
 /// Stats / multipart type: port description (OVS extension in OF1.0).
 pub const OFPST_PORT_DESC: u16 = 13;
 
+/// OFPT_BUNDLE_CONTROL (OpenFlow 1.4.1 §7.3.9.1).
+pub const OFPT_BUNDLE_CONTROL: u8 = 33;
+/// OFPT_BUNDLE_ADD_MESSAGE (OpenFlow 1.4.1 §7.3.9.2).
+pub const OFPT_BUNDLE_ADD_MESSAGE: u8 = 34;
+/// ONF experimenter id (`ONF_EXPERIMENTER_ID`), used by the OpenFlow 1.3
+/// bundle extension (ONF extension 230, "EXT-230").
+pub const ONF_EXPERIMENTER_ID: u32 = 0x4f4e_4600;
+/// ONF extension message type of the OF1.3 bundle control message.
+pub const ONFT_BUNDLE_CONTROL: u32 = 2300;
+/// ONF extension message type of the OF1.3 bundle add message.
+pub const ONFT_BUNDLE_ADD_MESSAGE: u32 = 2301;
+/// Bundle flag OFPBF_ATOMIC.
+pub const OFPBF_ATOMIC: u16 = 1;
+/// Bundle flag OFPBF_ORDERED.
+pub const OFPBF_ORDERED: u16 = 2;
+
 /// A received message: raw bytes plus its decoded header.
 #[derive(Clone, Debug)]
 pub struct Msg {
@@ -181,6 +197,87 @@ pub fn stats_flags(m: &Msg) -> u16 {
 pub fn stats_body(m: &Msg) -> &[u8] {
     let off = if m.version == 1 { 12 } else { 16 };
     m.bytes.get(off..).unwrap_or(&[])
+}
+
+/// Header of a bundle message: OpenFlow 1.4+ uses its own message type,
+/// OpenFlow 1.3 the ONF experimenter message (`ofp_experimenter_header`:
+/// experimenter id, experimenter type) carrying the same body.
+fn bundle_message(version: u8, xid: u32, of14_type: u8, onf_type: u32, body: &[u8]) -> Vec<u8> {
+    if version >= 5 {
+        return message(version, of14_type, xid, body);
+    }
+    let mut b = Vec::with_capacity(8 + body.len());
+    b.extend_from_slice(&ONF_EXPERIMENTER_ID.to_be_bytes());
+    b.extend_from_slice(&onf_type.to_be_bytes());
+    b.extend_from_slice(body);
+    message(version, OFPT_VENDOR, xid, &b)
+}
+
+/// A bundle control message (`ofp14_bundle_ctrl_msg` without properties:
+/// `bundle_id(4) type(2) flags(2)`); `type_` is OFPBCT_* (OPEN_REQUEST 0,
+/// CLOSE_REQUEST 2, COMMIT_REQUEST 4, DISCARD_REQUEST 6). OpenFlow 1.3
+/// gets the ONF extension form (24 bytes), 1.4+ the standard one (16).
+pub fn bundle_ctrl(version: u8, xid: u32, bundle_id: u32, type_: u16, flags: u16) -> Vec<u8> {
+    let mut body = bundle_id.to_be_bytes().to_vec();
+    body.extend_from_slice(&type_.to_be_bytes());
+    body.extend_from_slice(&flags.to_be_bytes());
+    bundle_message(
+        version,
+        xid,
+        OFPT_BUNDLE_CONTROL,
+        ONFT_BUNDLE_CONTROL,
+        &body,
+    )
+}
+
+/// A bundle add message (`ofp14_bundle_add_msg`: `bundle_id(4) pad(2)
+/// flags(2)` then the complete inner message) with the inner message's xid,
+/// as OVS sends it.
+pub fn bundle_add(version: u8, bundle_id: u32, flags: u16, inner: &[u8]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(8 + inner.len());
+    body.extend_from_slice(&bundle_id.to_be_bytes());
+    body.extend_from_slice(&[0, 0]);
+    body.extend_from_slice(&flags.to_be_bytes());
+    body.extend_from_slice(inner);
+    bundle_message(
+        version,
+        xid_of(inner),
+        OFPT_BUNDLE_ADD_MESSAGE,
+        ONFT_BUNDLE_ADD_MESSAGE,
+        &body,
+    )
+}
+
+/// A decoded bundle control message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BundleCtrl {
+    /// Bundle id.
+    pub bundle_id: u32,
+    /// OFPBCT_* type (a reply is the request's type + 1).
+    pub type_: u16,
+    /// OFPBF_* flags.
+    pub flags: u16,
+}
+
+/// Decodes a bundle control message of either form (standard OpenFlow
+/// 1.4+ or ONF OpenFlow 1.3 extension); `None` if `m` is not one or is short.
+pub fn parse_bundle_ctrl(m: &Msg) -> Option<BundleCtrl> {
+    let off = if m.version >= 5 && m.type_ == OFPT_BUNDLE_CONTROL {
+        8
+    } else if m.version == 4
+        && m.type_ == OFPT_VENDOR
+        && be32(&m.bytes, 8)? == ONF_EXPERIMENTER_ID
+        && be32(&m.bytes, 12)? == ONFT_BUNDLE_CONTROL
+    {
+        16
+    } else {
+        return None;
+    };
+    Some(BundleCtrl {
+        bundle_id: be32(&m.bytes, off)?,
+        type_: be16(&m.bytes, off + 4)?,
+        flags: be16(&m.bytes, off + 6)?,
+    })
 }
 
 /// 32-bit wire port number (OF1.1+) → 16-bit OVS port.
@@ -558,6 +655,46 @@ mod tests {
             let _ = table_stats(1, &b);
             let _ = features_reply(&Msg::new(b.clone()));
         }
+    }
+
+    /// Byte layouts as Open vSwitch 3.1 sends them (its `-vvconn:dbg`
+    /// decode of the same messages: ONF OF1.3 form, standard OF1.4 form).
+    #[test]
+    fn bundle_messages() {
+        let open13 = bundle_ctrl(4, 4, 0, 0, OFPBF_ATOMIC | OFPBF_ORDERED);
+        assert_eq!(
+            open13,
+            [
+                4, 4, 0, 24, 0, 0, 0, 4, 0x4f, 0x4e, 0x46, 0, 0, 0, 0x08, 0xfc, 0, 0, 0, 0, 0, 0,
+                0, 3
+            ]
+        );
+        let open14 = bundle_ctrl(5, 8, 7, 4, 3);
+        assert_eq!(open14, [5, 33, 0, 16, 0, 0, 0, 8, 0, 0, 0, 7, 0, 4, 0, 3]);
+        let inner = message(5, 14, 6, &[0xaa; 4]);
+        let add = bundle_add(5, 0, 3, &inner);
+        assert_eq!(
+            &add[..16],
+            &[5, 34, 0, 28, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0, 3]
+        );
+        assert_eq!(&add[16..], &inner[..]);
+        let add13 = bundle_add(4, 0, 3, &message(4, 14, 9, &[]));
+        assert_eq!(
+            &add13[..16],
+            &[4, 4, 0, 32, 0, 0, 0, 9, 0x4f, 0x4e, 0x46, 0, 0, 0, 0x08, 0xfd]
+        );
+        for (m, want) in [(open13, 0), (open14, 4)] {
+            let mut reply = m.clone();
+            let n = reply.len();
+            reply[n - 3] += 1; // type + 1
+            let c = parse_bundle_ctrl(&Msg::new(reply)).unwrap();
+            assert_eq!(c.type_, want + 1);
+            assert_eq!(c.flags, 3);
+            // Truncated: no panic, no decode.
+            assert_eq!(parse_bundle_ctrl(&Msg::new(m[..n - 2].to_vec())), None);
+        }
+        // Some other experimenter message is not a bundle message.
+        assert_eq!(parse_bundle_ctrl(&Msg::new(add13)), None);
     }
 
     #[test]
