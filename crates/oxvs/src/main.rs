@@ -4,11 +4,17 @@
 //! oxvs daemon [--detach] [--db-file=PATH] [--remote=ptcp:PORT[:IP]]... [--log-file[=PATH]]
 //! oxvs vsctl  [OPTIONS] COMMAND [ARGS] [-- COMMAND [ARGS]]...   (ovs-vsctl)
 //! oxvs appctl [-t TARGET] COMMAND [ARGS]                         (ovs-appctl)
+//! oxvs ofctl  [OPTIONS] COMMAND BRIDGE [ARGS]                     (ovs-ofctl)
+//! oxvs db     [-m]... COMMAND [ARGS]                              (ovsdb-tool)
+//! oxvs ovsdb-server [DATABASE] [--remote=R]... [--pidfile] [--detach]  (ovsdb-server)
 //! ```
 
 mod appctl;
 mod daemon;
+mod db;
+mod detach;
 mod ofctl;
+mod ovsdb_server;
 mod vsctl;
 
 fn usage() -> i32 {
@@ -16,6 +22,9 @@ fn usage() -> i32 {
         "usage: oxvs daemon [--detach] [--db-file=PATH] [--remote=ptcp:PORT[:IP]] [--log-file[=PATH]]\n       \
          oxvs vsctl [OPTIONS] COMMAND [ARGS] [-- COMMAND [ARGS]]...\n       \
          oxvs appctl [-t TARGET] COMMAND [ARGS]\n       \
+         oxvs ofctl [OPTIONS] COMMAND BRIDGE [ARGS]\n       \
+         oxvs db [-m]... COMMAND [ARGS]\n       \
+         oxvs ovsdb-server [DATABASE] [--remote=REMOTE]... [--pidfile[=FILE]] [--detach] [--log-file[=FILE]]\n       \
          oxvs version"
     );
     1
@@ -29,6 +38,8 @@ fn main() {
         Some("vsctl") => vsctl::main(rest),
         Some("appctl") => appctl::main(rest),
         Some("ofctl") => ofctl::main(rest),
+        Some("db") => db::main(rest),
+        Some("ovsdb-server") => ovsdb_server::main(rest),
         Some("version" | "--version" | "-V") => {
             println!("oxvs {}", env!("CARGO_PKG_VERSION"));
             0

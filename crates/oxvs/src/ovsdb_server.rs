@@ -1,0 +1,348 @@
+//! `oxvs ovsdb-server`: the OVSDB server alone, for deployments that run
+//! the database as its own process (as Open vSwitch's `ovs-ctl` does), with
+//! ovsdb-server's flags.
+//!
+//! ```text
+//! oxvs ovsdb-server [DATABASE] [--remote=REMOTE]... [--pidfile[=FILE]]
+//!     [--detach] [--no-chdir] [--monitor] [--log-file[=FILE]]
+//!     [--unixctl=SOCKET] [-vSPEC]...
+//! ```
+//! DATABASE defaults to `<OVS_DBDIR>/conf.db` and is created with the
+//! built-in Open_vSwitch schema if missing. REMOTE: `punix:PATH`,
+//! `ptcp:PORT[:IP]`; `db:DB,TABLE,COLUMN` (the Manager targets, as ovs-ctl
+//! passes) is accepted and logged but not applied in this mode yet. Control
+//! socket `<rundir>/ovsdb-server.<pid>.ctl` (so `ovs-appctl -t
+//! ovsdb-server` works) answering `exit`, `version`,
+//! `ovsdb-server/compact`, `ovsdb-server/list-dbs`,
+//! `ovsdb-server/list-remotes`, `ovsdb-server/add-remote`,
+//! `ovsdb-server/remove-remote`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use ovsdb::{DatabaseSchema, Journal, Server};
+use parking_lot::Mutex;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use vswitchd::paths::Paths;
+use vswitchd::pidfile::Pidfile;
+use vswitchd::unixctl::Commands;
+
+use crate::detach;
+
+/// Parsed command line.
+#[derive(Debug, Default)]
+struct Args {
+    db_file: Option<PathBuf>,
+    remotes: Vec<String>,
+    pidfile: Option<PathBuf>,
+    detach: bool,
+    log_file: Option<String>,
+    unixctl: Option<PathBuf>,
+}
+
+const USAGE: &str = "\
+oxvs ovsdb-server: Open vSwitch-compatible database server
+usage: oxvs ovsdb-server [DATABASE] [OPTIONS]
+DATABASE is a database file in ovsdb-server format
+(default: <OVS_DBDIR>/conf.db, created if missing).
+
+Remotes:
+  --remote=REMOTE         connect or listen to REMOTE: punix:PATH, ptcp:PORT[:IP]
+Daemon options:
+  --detach                run in background as daemon
+  --pidfile[=FILE]        create pidfile (default: <OVS_RUNDIR>/ovsdb-server.pid)
+  --no-chdir, --monitor   accepted for compatibility
+  --log-file[=FILE]       log to FILE (default: <OVS_LOGDIR>/ovsdb-server.log)
+  --unixctl=SOCKET        override default control socket name
+";
+
+fn parse(argv: &[String], paths: &Paths) -> Result<Option<Args>, String> {
+    let mut a = Args::default();
+    let mut dbs = Vec::new();
+    for arg in argv {
+        let (name, value) = match arg.split_once('=') {
+            Some((n, v)) => (n, Some(v)),
+            None => (arg.as_str(), None),
+        };
+        match (name, value) {
+            ("-h" | "--help", _) => return Ok(None),
+            ("--remote", Some(v)) => a.remotes.push(v.to_string()),
+            ("--pidfile", v) => {
+                a.pidfile = Some(v.map_or_else(|| paths.pidfile("ovsdb-server"), PathBuf::from));
+            }
+            ("--detach", None) => a.detach = true,
+            ("--no-chdir" | "--monitor" | "--overwrite-pidfile", None) => {}
+            ("--log-file", v) => a.log_file = Some(v.unwrap_or("").to_string()),
+            ("--unixctl", Some(v)) => a.unixctl = Some(PathBuf::from(v)),
+            // SSL options: the TLS remotes of the switch daemon; accepted so
+            // that ovs-ctl's command line works.
+            ("--private-key" | "--certificate" | "--ca-cert" | "--bootstrap-ca-cert", Some(_)) => {}
+            (n, _) if n.starts_with("-v") || n.starts_with("--verbose") => {}
+            (n, _) if n.starts_with('-') => {
+                return Err(format!("unrecognized option '{arg}'"));
+            }
+            _ => dbs.push(PathBuf::from(arg)),
+        }
+    }
+    if dbs.len() > 1 {
+        return Err("only one database is supported".into());
+    }
+    a.db_file = dbs.pop();
+    Ok(Some(a))
+}
+
+/// Entry point; returns the exit status.
+pub fn main(argv: &[String]) -> i32 {
+    let paths = Paths::from_env();
+    let args = match parse(argv, &paths) {
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            print!("{USAGE}");
+            return 0;
+        }
+        Err(e) => {
+            eprintln!("oxvs ovsdb-server: {e}");
+            return 1;
+        }
+    };
+    if args.detach {
+        let pidfile = args
+            .pidfile
+            .clone()
+            .unwrap_or_else(|| paths.pidfile("ovsdb-server"));
+        let mut child: Vec<String> = argv.iter().filter(|a| *a != "--detach").cloned().collect();
+        if args.pidfile.is_none() {
+            // Readiness is seen through the pid file: always write one.
+            child.push(format!("--pidfile={}", pidfile.display()));
+        }
+        if args.log_file.is_none() {
+            child.push("--log-file".into());
+        }
+        let ctl = args.unixctl.clone();
+        let rundir = paths.rundir.clone();
+        return detach::spawn_and_wait("ovsdb-server", &child, &pidfile, move |pid| {
+            ctl.clone()
+                .unwrap_or_else(|| rundir.join(format!("ovsdb-server.{pid}.ctl")))
+                .exists()
+        });
+    }
+    detach::init_logging(&paths, args.log_file.as_deref(), "ovsdb-server.log");
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("oxvs ovsdb-server: {e}");
+            return 1;
+        }
+    };
+    match runtime.block_on(run(paths, args)) {
+        Ok(()) => 0,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("oxvs ovsdb-server: {e}");
+            1
+        }
+    }
+}
+
+/// The listeners opened from `--remote` and `ovsdb-server/add-remote`.
+type Listeners = Arc<Mutex<BTreeMap<String, JoinHandle<()>>>>;
+
+/// Opens `remote` on `server`. Errors: a malformed or unsupported remote, or
+/// the socket cannot be bound.
+async fn open_remote(server: &Server, remote: &str) -> Result<Option<JoinHandle<()>>, String> {
+    if let Some(path) = remote.strip_prefix("punix:") {
+        return server
+            .listen_unix(path)
+            .map(Some)
+            .map_err(|e| format!("{remote}: {e}"));
+    }
+    if let Some(rest) = remote.strip_prefix("ptcp:") {
+        let (port, ip) = rest.split_once(':').unwrap_or((rest, "0.0.0.0"));
+        if port.parse::<u16>().is_err() {
+            return Err(format!("{remote}: bad port number \"{port}\""));
+        }
+        let (addr, h) = server
+            .listen_tcp(&format!("{ip}:{port}"))
+            .await
+            .map_err(|e| format!("{remote}: {e}"))?;
+        tracing::info!("{remote}: listening on {addr}");
+        return Ok(Some(h));
+    }
+    if remote.starts_with("db:") {
+        tracing::warn!(
+            "{remote}: database-configured remotes are not applied by oxvs ovsdb-server yet"
+        );
+        return Ok(None);
+    }
+    Err(format!("{remote}: unknown or unsupported remote"))
+}
+
+async fn run(paths: Paths, args: Args) -> Result<(), String> {
+    let _pidfile = match &args.pidfile {
+        Some(p) => Some(Pidfile::create(p).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let db_file = args.db_file.clone().unwrap_or_else(|| paths.db_file());
+    if let Some(dir) = db_file.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let schema_json: serde_json::Value = serde_json::from_str(vswitchd::daemon::VSWITCH_SCHEMA)
+        .map_err(|e| format!("built-in schema: {e}"))?;
+    let schema = DatabaseSchema::from_json(&schema_json).map_err(|e| e.to_string())?;
+    let (journal, db) = Journal::open_or_create(&db_file, &schema).map_err(|e| e.to_string())?;
+    tracing::info!("{}: opened database {}", db_file.display(), db.name());
+    let server = Server::new(db, Some(journal));
+    let listeners: Listeners = Arc::new(Mutex::new(BTreeMap::new()));
+    for r in &args.remotes {
+        if let Some(h) = open_remote(&server, r).await? {
+            listeners.lock().insert(r.clone(), h);
+        } else {
+            listeners
+                .lock()
+                .insert(r.clone(), tokio::spawn(std::future::pending()));
+        }
+    }
+    std::fs::create_dir_all(&paths.rundir).map_err(|e| e.to_string())?;
+    let ctl = args
+        .unixctl
+        .clone()
+        .unwrap_or_else(|| paths.ctl_socket("ovsdb-server", std::process::id()));
+    let (exit_tx, mut exit_rx) = mpsc::unbounded_channel::<()>();
+    let commands = Arc::new(commands(&server, &listeners, exit_tx));
+    let ctl_task = {
+        let ctl = ctl.clone();
+        tokio::spawn(async move {
+            if let Err(e) = vswitchd::unixctl::serve(&ctl, commands).await {
+                tracing::error!("{}: control socket: {e}", ctl.display());
+            }
+        })
+    };
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| e.to_string())?;
+    tracing::info!("oxvs ovsdb-server {} started", env!("CARGO_PKG_VERSION"));
+    tokio::select! {
+        _ = sigterm.recv() => tracing::info!("SIGTERM: exiting"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: exiting"),
+        _ = exit_rx.recv() => tracing::info!("exit requested"),
+    }
+    ctl_task.abort();
+    for (remote, h) in std::mem::take(&mut *listeners.lock()) {
+        h.abort();
+        if let Some(path) = remote.strip_prefix("punix:") {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+    let _ = std::fs::remove_file(&ctl);
+    Ok(())
+}
+
+fn commands(
+    server: &Server,
+    listeners: &Listeners,
+    exit_tx: mpsc::UnboundedSender<()>,
+) -> Commands {
+    let mut c = Commands::new();
+    c.register(
+        "version",
+        "",
+        0,
+        0,
+        Box::new(|_| {
+            Ok(format!(
+                "ovsdb-server (oxvs) {}\n",
+                env!("CARGO_PKG_VERSION")
+            ))
+        }),
+    );
+    c.register(
+        "exit",
+        "",
+        0,
+        0,
+        Box::new(move |_| {
+            let _ = exit_tx.send(());
+            Ok(String::new())
+        }),
+    );
+    let s = server.clone();
+    c.register(
+        "ovsdb-server/compact",
+        "[DB]",
+        0,
+        1,
+        Box::new(move |a| {
+            let name = s.snapshot().name().to_string();
+            match a.first() {
+                Some(db) if *db != name => Err(format!("{db}: no database by that name\n")),
+                _ => s
+                    .compact()
+                    .map(|()| String::new())
+                    .map_err(|e| format!("{e}\n")),
+            }
+        }),
+    );
+    let s = server.clone();
+    c.register(
+        "ovsdb-server/list-dbs",
+        "",
+        0,
+        0,
+        Box::new(move |_| Ok(format!("{}\n", s.snapshot().name()))),
+    );
+    let l = listeners.clone();
+    c.register(
+        "ovsdb-server/list-remotes",
+        "",
+        0,
+        0,
+        Box::new(move |_| Ok(l.lock().keys().map(|r| format!("{r}\n")).collect())),
+    );
+    let l = listeners.clone();
+    let s = server.clone();
+    let rt = tokio::runtime::Handle::current();
+    c.register(
+        "ovsdb-server/add-remote",
+        "REMOTE",
+        1,
+        1,
+        Box::new(move |a| {
+            let remote = a[0].clone();
+            if l.lock().contains_key(&remote) {
+                return Ok(String::new());
+            }
+            // Handlers run on a blocking thread: wait for the bind here.
+            match rt.block_on(open_remote(&s, &remote)) {
+                Ok(h) => {
+                    let h = h.unwrap_or_else(|| rt.spawn(std::future::pending()));
+                    l.lock().insert(remote, h);
+                    Ok(String::new())
+                }
+                Err(e) => Err(format!("{e}\n")),
+            }
+        }),
+    );
+    let l = listeners.clone();
+    c.register(
+        "ovsdb-server/remove-remote",
+        "REMOTE",
+        1,
+        1,
+        Box::new(move |a| match l.lock().remove(&a[0]) {
+            Some(h) => {
+                h.abort();
+                if let Some(path) = a[0].strip_prefix("punix:") {
+                    let _ = std::fs::remove_file(path);
+                }
+                Ok(String::new())
+            }
+            None => Err("can't find remote\n".into()),
+        }),
+    );
+    c
+}
