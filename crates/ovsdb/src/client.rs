@@ -1,6 +1,10 @@
-//! JSON-RPC client for OVSDB (RFC 7047 §4): connects to `unix:PATH` or
-//! `tcp:IP:PORT` (or any in-process stream), matches replies to requests by
-//! id, answers the server's `echo` probes, and queues notifications.
+//! JSON-RPC client for OVSDB (RFC 7047 §4): connects to `unix:PATH`,
+//! `tcp:IP:PORT` or `ssl:IP:PORT` (or any in-process stream), matches
+//! replies to requests by id, answers the server's `echo` probes, and
+//! queues notifications. With a probe interval configured it also probes
+//! the server, as Open vSwitch's clients do: after an interval without any
+//! message it sends `echo`, and after a second silent interval it drops the
+//! connection (pending requests then fail with `Error::Closed`).
 //!
 //! Idea: one reader task owns the read half; it completes pending requests
 //! through oneshot channels and pushes notifications into an unbounded
@@ -13,6 +17,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use parking_lot::Mutex;
 use serde_json::{json, Value};
@@ -20,7 +25,19 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::jsonrpc::{request, write_message, MessageReader};
+use crate::remote::{connect_stream, Remote};
+use crate::tls::TlsConfig;
 use crate::Error;
+
+/// How [`Client::connect_with`] connects.
+#[derive(Clone, Debug, Default)]
+pub struct ClientOptions {
+    /// Keys and certificates for `ssl:` remotes.
+    pub tls: Option<TlsConfig>,
+    /// Inactivity probe: `None` = the client never probes (it still answers
+    /// the server's probes).
+    pub probe_interval: Option<Duration>,
+}
 
 /// A notification received from the server (`{"method":..,"params":..}`).
 #[derive(Debug, Clone, PartialEq)]
@@ -48,44 +65,42 @@ impl std::fmt::Debug for Client {
     }
 }
 
-fn io_reason(e: &std::io::Error) -> String {
-    // ovs-vsctl prints strerror(), e.g. "Connection refused".
-    match e.raw_os_error() {
-        Some(code) => {
-            let s = std::io::Error::from_raw_os_error(code).to_string();
-            match s.find(" (os error") {
-                Some(i) => s[..i].to_string(),
-                None => s,
-            }
-        }
-        None => e.to_string(),
-    }
-}
-
 impl Client {
     /// Connect to `unix:PATH` or `tcp:IP:PORT`. Errors:
     /// `Error::ConnectionFailed("Connection refused")` and the like (the
     /// text ovs-vsctl prints), `Error::BadRemote` for other syntaxes.
+    /// `ssl:` needs [`Client::connect_with`] (this returns `Error::Tls`).
+    /// No inactivity probes are sent.
     pub async fn connect(remote: &str) -> Result<Client, Error> {
-        if let Some(path) = remote.strip_prefix("unix:") {
-            let s = tokio::net::UnixStream::connect(path)
-                .await
-                .map_err(|e| Error::ConnectionFailed(io_reason(&e)))?;
-            Ok(Client::from_stream(s))
-        } else if let Some(addr) = remote.strip_prefix("tcp:") {
-            let s = tokio::net::TcpStream::connect(addr)
-                .await
-                .map_err(|e| Error::ConnectionFailed(io_reason(&e)))?;
-            let _ = s.set_nodelay(true);
-            Ok(Client::from_stream(s))
-        } else {
-            Err(Error::BadRemote(remote.to_string()))
+        Client::connect_with(remote, &ClientOptions::default()).await
+    }
+
+    /// Connect to `unix:PATH`, `tcp:HOST[:PORT]` or `ssl:HOST[:PORT]` with
+    /// `options`. Errors: `Error::ConnectionFailed(reason)` (connect or TLS
+    /// handshake failed, e.g. the server refused our certificate),
+    /// `Error::BadRemote` for a remote that is not an active one,
+    /// `Error::Tls` for `ssl:` without `options.tls`.
+    pub async fn connect_with(remote: &str, options: &ClientOptions) -> Result<Client, Error> {
+        let r = Remote::parse(remote)?;
+        if r.is_passive() {
+            return Err(Error::BadRemote(remote.to_string()));
         }
+        let s = connect_stream(&r, options.tls.as_ref()).await?;
+        Ok(Client::from_stream_with_probe(s, options.probe_interval))
     }
 
     /// Run the client protocol over any byte stream (spawns two tasks on the
-    /// current tokio runtime).
+    /// current tokio runtime). No inactivity probes are sent.
     pub fn from_stream<S>(stream: S) -> Client
+    where
+        S: AsyncRead + AsyncWrite + Send + 'static,
+    {
+        Client::from_stream_with_probe(stream, None)
+    }
+
+    /// [`Client::from_stream`] with an inactivity probe of `probe`
+    /// (`None` = off).
+    pub fn from_stream_with_probe<S>(stream: S, probe: Option<Duration>) -> Client
     where
         S: AsyncRead + AsyncWrite + Send + 'static,
     {
@@ -93,23 +108,41 @@ impl Client {
         let (tx, mut rx) = mpsc::unbounded_channel::<Value>();
         let (ntx, nrx) = mpsc::unbounded_channel::<Notification>();
         let pending: Pending = Arc::new(Mutex::new(Some(HashMap::new())));
-        tokio::spawn(async move {
-            while let Some(v) = rx.recv().await {
-                if write_message(&mut wr, &v).await.is_err() {
-                    break;
-                }
-            }
-        });
         let p2 = pending.clone();
-        let tx2 = tx.clone();
-        tokio::spawn(async move {
+        // Weak: the connection closes once every Client clone is dropped.
+        let tx2 = tx.downgrade();
+        let close = Arc::new(tokio::sync::Notify::new());
+        let close2 = close.clone();
+        let reader = tokio::spawn(async move {
             let mut reader = MessageReader::new(rd);
-            while let Ok(Some(msg)) = reader.next().await {
+            let mut probe_sent = false;
+            loop {
+                let next = match probe {
+                    Some(p) => match tokio::time::timeout(p, reader.next()).await {
+                        Ok(r) => r,
+                        Err(_) if probe_sent => {
+                            tracing::info!("no response to inactivity probe, disconnecting");
+                            break;
+                        }
+                        Err(_) => {
+                            probe_sent = true;
+                            if let Some(tx) = tx2.upgrade() {
+                                let _ = tx.send(request(json!("echo"), "echo", json!([])));
+                            }
+                            continue;
+                        }
+                    },
+                    None => reader.next().await,
+                };
+                let Ok(Some(msg)) = next else { break };
+                probe_sent = false;
                 let id = msg.get("id").cloned().unwrap_or(Value::Null);
                 if let Some(method) = msg.get("method").and_then(Value::as_str) {
                     let params = msg.get("params").cloned().unwrap_or(json!([]));
                     if method == "echo" && !id.is_null() {
-                        let _ = tx2.send(json!({"id": id, "result": params, "error": null}));
+                        if let Some(tx) = tx2.upgrade() {
+                            let _ = tx.send(json!({"id": id, "result": params, "error": null}));
+                        }
                     } else if id.is_null() {
                         let _ = ntx.send(Notification {
                             method: method.to_string(),
@@ -130,12 +163,29 @@ impl Client {
                     let _ = w.send(r);
                 }
             }
-            // Connection over: fail everything still waiting.
+            // Connection over: close it (the writer owns the other half)
+            // and fail everything still waiting.
+            close2.notify_one();
             if let Some(m) = p2.lock().take() {
                 for (_, w) in m {
                     let _ = w.send(Err(Error::Closed));
                 }
             }
+        });
+        let reader = reader.abort_handle();
+        tokio::spawn(async move {
+            loop {
+                let v = tokio::select! {
+                    v = rx.recv() => v,
+                    () = close.notified() => None,
+                };
+                // No Client left, or the connection is over.
+                let Some(v) = v else { break };
+                if write_message(&mut wr, &v).await.is_err() {
+                    break;
+                }
+            }
+            reader.abort();
         });
         Client {
             tx,

@@ -5,8 +5,8 @@
 //! values), [`db`] (rows and tables) with [`transaction`] (the RFC 7047 §5.2
 //! operations and commit-time checks), [`monitor`] (update/update2/update3
 //! notifications from committed change sets), [`journal`] (Open vSwitch's
-//! standalone log file format), [`jsonrpc`] (framing), [`server`] and
-//! [`client`]/[`idl`] (tokio).
+//! standalone log file format), [`jsonrpc`] (framing), [`remote`] names
+//! and [`tls`] settings, [`server`] and [`client`]/[`idl`] (tokio).
 
 pub mod client;
 pub mod condition;
@@ -16,21 +16,25 @@ pub mod idl;
 pub mod journal;
 pub mod jsonrpc;
 pub mod monitor;
+pub mod remote;
 pub mod schema;
 pub mod server;
 pub mod text;
+pub mod tls;
 pub mod tool;
 pub mod transaction;
 
-pub use client::Client;
+pub use client::{Client, ClientOptions};
 pub use datum::{Atom, Datum};
 pub use db::{Changes, Database, Row, RowChange, Table};
 pub use idl::{Idl, Replica};
 pub use journal::Journal;
+pub use remote::{Remote, RemoteOptions, RemoteStatus};
 pub use schema::{
     AtomicType, BaseType, ColumnSchema, ColumnType, DatabaseSchema, RefType, TableSchema,
 };
-pub use server::Server;
+pub use server::{RemoteHandle, Server};
+pub use tls::{TlsConfig, TlsFiles};
 pub use transaction::TxnResult;
 
 use serde_json::{json, Value};
@@ -79,6 +83,10 @@ pub enum Error {
     /// A bad remote name (not `unix:PATH` / `tcp:IP:PORT`).
     #[error("invalid remote {0:?}")]
     BadRemote(String),
+    /// TLS cannot be set up: unreadable or unusable key/certificate files,
+    /// or an SSL remote without an SSL configuration.
+    #[error("SSL: {0}")]
+    Tls(String),
 }
 
 impl Error {

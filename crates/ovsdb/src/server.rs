@@ -11,7 +11,15 @@
 //! does). The journal record is appended and fsynced before any of these
 //! messages is queued. Performance assumption: configuration traffic (tens of
 //! transactions per second); the mutex is never held across an await.
-//! TCP sessions run the 5 s inactivity probe; unix and in-process ones do not.
+//! Remotes (see [`crate::remote`]): each listener or active connection is a
+//! task owning its sessions (a `JoinSet`), so dropping its [`RemoteHandle`]
+//! closes the listener and every session it accepted, as ovsdb-server does
+//! when a remote is removed. Sessions run the remote's inactivity probe
+//! (5 s by default on TCP and SSL, none on unix and in-process streams):
+//! after a probe interval without any message an `echo` request is sent,
+//! and after a second silent interval the session is dropped. A session's
+//! shared state is removed by a drop guard, so an aborted session leaves
+//! nothing behind (locks are released, blocked transactions dropped).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::Path;
@@ -22,7 +30,7 @@ use parking_lot::Mutex;
 use serde_json::{json, Value};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 use uuid::Uuid;
 
 use crate::client::Client;
@@ -30,11 +38,16 @@ use crate::db::{Changes, Database};
 use crate::journal::Journal;
 use crate::jsonrpc::{error_reply, notification, reply, write_message, MessageReader};
 use crate::monitor::{Monitor, MonitorVersion};
+use crate::remote::{
+    connect_stream, io_reason, Remote, RemoteOptions, RemoteStatus, DEFAULT_PROBE_INTERVAL,
+    HANDSHAKE_TIMEOUT, MIN_BACKOFF,
+};
 use crate::schema::DatabaseSchema;
+use crate::tls::TlsConfig;
 use crate::Error;
 
 /// Inactivity probe interval for TCP sessions (ovsdb-server's default, 5 s).
-pub const PROBE_INTERVAL: Duration = Duration::from_secs(5);
+pub const PROBE_INTERVAL: Duration = DEFAULT_PROBE_INTERVAL;
 
 /// Default of [`Server::set_max_backlog`]: most messages queued for one
 /// session before it is disconnected (a client that stopped reading while
@@ -95,6 +108,10 @@ struct Trigger {
 struct Inner {
     state: Mutex<State>,
     server_id: Uuid,
+    /// Keys and certificates for `pssl:`/`ssl:` remotes.
+    tls: Mutex<Option<TlsConfig>>,
+    /// Signalled when any remote's connection state changes.
+    events: Arc<tokio::sync::Notify>,
 }
 
 /// An OVSDB server for one database. Cheap to clone (shared state).
@@ -141,6 +158,8 @@ impl Server {
                     max_backlog: MAX_BACKLOG,
                 }),
                 server_id: Uuid::new_v4(),
+                tls: Mutex::new(None),
+                events: Arc::new(tokio::sync::Notify::new()),
             }),
         }
     }
@@ -175,58 +194,213 @@ impl Server {
         }
     }
 
+    /// Sets (or with `None` clears) the keys and certificates used by
+    /// `pssl:` listeners for connections accepted from now on and by `ssl:`
+    /// remotes for their next connection attempt (ovsdb-server's
+    /// `--private-key`/`--certificate`/`--ca-cert`, or the `SSL` table).
+    pub fn set_tls(&self, tls: Option<TlsConfig>) {
+        *self.inner.tls.lock() = tls;
+    }
+
+    /// The TLS configuration in use, if any.
+    pub fn tls(&self) -> Option<TlsConfig> {
+        self.inner.tls.lock().clone()
+    }
+
+    /// Resolves once some remote's connection state changed (a session
+    /// opened or closed, an active remote failed to connect) since the last
+    /// call returned. Used to write `Manager.is_connected` promptly.
+    pub async fn remote_changed(&self) {
+        self.inner.events.notified().await
+    }
+
+    /// Starts serving `remote` (listening, or connecting out with reconnects
+    /// and backoff) with `options`. Must be called inside a tokio runtime.
+    /// The remote runs until the returned handle is dropped, which closes
+    /// the listener (removing a `punix:` socket file) and every session of
+    /// the remote. Errors: `Error::Io` when binding fails (address in use,
+    /// bad path), `Error::Tls` for `pssl:` without [`Server::set_tls`]
+    /// (active `ssl:` remotes instead retry until it is set).
+    pub fn add_remote(
+        &self,
+        remote: &Remote,
+        options: RemoteOptions,
+    ) -> Result<RemoteHandle, Error> {
+        let shared = Arc::new(RemoteShared {
+            remote: remote.clone(),
+            options: Mutex::new(options),
+            conn: Mutex::new(ConnInfo::default()),
+            events: self.inner.events.clone(),
+        });
+        let me = self.clone();
+        let (task, local_addr) = match remote {
+            Remote::PUnix(path) => {
+                let l = bind_unix(path)?;
+                let sh = shared.clone();
+                let task =
+                    tokio::spawn(async move { me.run_listener(Listener::Unix(l), sh).await });
+                (task, None)
+            }
+            Remote::PTcp { .. } | Remote::PSsl { .. } => {
+                if remote.is_ssl() && self.tls().is_none() {
+                    return Err(Error::Tls(
+                        "private key, certificate and CA certificate must be configured to use SSL"
+                            .into(),
+                    ));
+                }
+                let addr = remote.socket_addr().unwrap_or_default();
+                let std_l = std::net::TcpListener::bind(addr.as_str())?;
+                std_l.set_nonblocking(true)?;
+                let l = tokio::net::TcpListener::from_std(std_l)?;
+                let local = l.local_addr()?;
+                shared.conn.lock().bound_port = Some(local.port());
+                let sh = shared.clone();
+                let task = tokio::spawn(async move { me.run_listener(Listener::Tcp(l), sh).await });
+                (task, Some(local))
+            }
+            Remote::Unix(_) | Remote::Tcp { .. } | Remote::Ssl { .. } => {
+                shared.conn.lock().state = Some("BACKOFF");
+                let sh = shared.clone();
+                (tokio::spawn(async move { me.run_active(sh).await }), None)
+            }
+        };
+        Ok(RemoteHandle {
+            server: self.clone(),
+            shared,
+            task,
+            local_addr,
+        })
+    }
+
     /// Listen on a unix socket (`punix:PATH`); a stale socket file is
-    /// replaced. Returns the accept loop's task.
+    /// replaced. Returns the accept loop's task (aborting it closes the
+    /// listener and its sessions; the socket file stays).
     pub fn listen_unix(&self, path: impl AsRef<Path>) -> Result<JoinHandle<()>, Error> {
         let path = path.as_ref();
-        if path.exists() {
-            let _ = std::fs::remove_file(path);
-        }
-        let l = tokio::net::UnixListener::bind(path)?;
+        let l = bind_unix(path)?;
+        let remote = Remote::PUnix(path.to_path_buf());
+        let shared = self.detached_shared(&remote);
         let me = self.clone();
         Ok(tokio::spawn(async move {
-            loop {
-                match l.accept().await {
-                    Ok((s, _)) => {
-                        let me = me.clone();
-                        tokio::spawn(async move { me.serve(s, false).await });
-                    }
-                    Err(e) => {
-                        tracing::warn!("unix accept failed: {e}");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                    }
-                }
-            }
+            me.run_listener(Listener::Unix(l), shared).await
         }))
     }
 
-    /// Listen on TCP (`ptcp:PORT[:IP]`, given here as `IP:PORT`). Returns the
-    /// bound address (useful with port 0) and the accept loop's task.
+    /// Listen on TCP (`ptcp:PORT[:IP]`, given here as `IP:PORT`) with the
+    /// default 5 s inactivity probe. Returns the bound address (useful with
+    /// port 0) and the accept loop's task (aborting it closes the listener
+    /// and its sessions).
     pub async fn listen_tcp(
         &self,
         addr: &str,
     ) -> Result<(std::net::SocketAddr, JoinHandle<()>), Error> {
         let l = tokio::net::TcpListener::bind(addr).await?;
         let local = l.local_addr()?;
+        let remote = Remote::PTcp {
+            ip: local.ip().to_string(),
+            port: local.port(),
+        };
+        let shared = self.detached_shared(&remote);
         let me = self.clone();
         Ok((
             local,
-            tokio::spawn(async move {
-                loop {
-                    match l.accept().await {
-                        Ok((s, _)) => {
-                            let _ = s.set_nodelay(true);
-                            let me = me.clone();
-                            tokio::spawn(async move { me.serve(s, true).await });
-                        }
-                        Err(e) => {
-                            tracing::warn!("tcp accept failed: {e}");
-                            tokio::time::sleep(Duration::from_millis(100)).await;
-                        }
-                    }
-                }
-            }),
+            tokio::spawn(async move { me.run_listener(Listener::Tcp(l), shared).await }),
         ))
+    }
+
+    fn detached_shared(&self, remote: &Remote) -> Arc<RemoteShared> {
+        Arc::new(RemoteShared {
+            remote: remote.clone(),
+            options: Mutex::new(remote.default_options()),
+            conn: Mutex::new(ConnInfo::default()),
+            events: Arc::new(tokio::sync::Notify::new()),
+        })
+    }
+
+    async fn run_listener(self, l: Listener, shared: Arc<RemoteShared>) {
+        let mut sessions = JoinSet::new();
+        let name = shared.remote.to_string();
+        loop {
+            tokio::select! {
+                r = l.accept() => match r {
+                    Ok(Accepted::Unix(s)) => {
+                        let me = self.clone();
+                        let sh = shared.clone();
+                        sessions.spawn(async move { me.serve(s, Some(sh)).await });
+                    }
+                    Ok(Accepted::Tcp(s, peer)) => {
+                        let _ = s.set_nodelay(true);
+                        let me = self.clone();
+                        let sh = shared.clone();
+                        if !shared.remote.is_ssl() {
+                            sessions.spawn(async move { me.serve(s, Some(sh)).await });
+                            continue;
+                        }
+                        let Some(tls) = self.tls() else {
+                            tracing::warn!("{name}: {peer}: no SSL configuration, closing");
+                            continue;
+                        };
+                        let name = name.clone();
+                        sessions.spawn(async move {
+                            match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.acceptor().accept(s)).await {
+                                Ok(Ok(ts)) => me.serve(ts, Some(sh)).await,
+                                Ok(Err(e)) => tracing::warn!("{name}: {peer}: SSL handshake failed: {e}"),
+                                Err(_) => tracing::warn!("{name}: {peer}: SSL handshake timed out"),
+                            }
+                        });
+                    }
+                    Err(e) => {
+                        tracing::warn!("{name}: accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                },
+                Some(_) = sessions.join_next(), if !sessions.is_empty() => {}
+            }
+        }
+    }
+
+    /// An active remote: connect, serve the session until it ends, wait
+    /// the backoff, again (Open vSwitch's reconnect FSM: the backoff starts
+    /// at 1 s, doubles after each failure up to `max_backoff`, and is reset
+    /// to 1 s after a connection that lasted at least the backoff).
+    async fn run_active(self, shared: Arc<RemoteShared>) {
+        let mut backoff = Duration::ZERO;
+        let name = shared.remote.to_string();
+        loop {
+            shared.set_state("CONNECTING");
+            let max = shared.options.lock().max_backoff.max(MIN_BACKOFF);
+            let tls = self.tls();
+            match connect_stream(&shared.remote, tls.as_ref()).await {
+                Ok(stream) => {
+                    tracing::info!("{name}: connected");
+                    shared.conn.lock().last_error = None;
+                    let start = tokio::time::Instant::now();
+                    self.serve(stream, Some(shared.clone())).await;
+                    tracing::info!("{name}: connection closed");
+                    backoff = if start.elapsed() >= backoff {
+                        MIN_BACKOFF
+                    } else {
+                        next_backoff(backoff, max)
+                    };
+                }
+                Err(e) => {
+                    let reason = match &e {
+                        Error::ConnectionFailed(r) => r.clone(),
+                        Error::Io(io) => io_reason(io),
+                        other => other.to_string(),
+                    };
+                    let mut c = shared.conn.lock();
+                    if c.last_error.as_deref() != Some(reason.as_str()) {
+                        tracing::warn!("{name}: connection attempt failed ({reason})");
+                    }
+                    c.last_error = Some(reason);
+                    drop(c);
+                    backoff = next_backoff(backoff, max);
+                }
+            }
+            shared.set_state("BACKOFF");
+            tokio::time::sleep(backoff).await;
+        }
     }
 
     /// Serve one connection until it closes (no inactivity probe).
@@ -234,18 +408,18 @@ impl Server {
     where
         S: AsyncRead + AsyncWrite + Send + 'static,
     {
-        self.serve(stream, false).await
+        self.serve(stream, None).await
     }
 
     /// An in-process client connected through a `tokio::io::duplex` pipe.
     pub fn connect_local(&self) -> Client {
         let (a, b) = tokio::io::duplex(1 << 16);
         let me = self.clone();
-        tokio::spawn(async move { me.serve(a, false).await });
+        tokio::spawn(async move { me.serve(a, None).await });
         Client::from_stream(b)
     }
 
-    async fn serve<S>(&self, stream: S, probe: bool)
+    async fn serve<S>(&self, stream: S, remote: Option<Arc<RemoteShared>>)
     where
         S: AsyncRead + AsyncWrite + Send + 'static,
     {
@@ -278,6 +452,15 @@ impl Server {
                 }
             }
         });
+        if let Some(r) = &remote {
+            r.session_up(sid);
+        }
+        let mut guard = SessionGuard {
+            server: self.clone(),
+            sid,
+            remote: remote.clone(),
+            writer: Some(writer),
+        };
         let mut reader = MessageReader::new(rd);
         let mut probe_sent = false;
         let queue = |v: Value| {
@@ -286,30 +469,40 @@ impl Server {
         };
         let mut killed = false;
         loop {
+            let probe = remote
+                .as_ref()
+                .and_then(|r| r.options.lock().probe_interval);
             let next = tokio::select! {
                 () = kill.notified() => {
                     killed = true;
                     break;
                 }
                 r = async {
-                    if probe {
-                        tokio::time::timeout(PROBE_INTERVAL, reader.next()).await.ok()
-                    } else {
-                        Some(reader.next().await)
+                    match probe {
+                        Some(p) => tokio::time::timeout(p, reader.next()).await.ok(),
+                        None => Some(reader.next().await),
                     }
                 } => r,
             };
             let Some(next) = next else {
-                // PROBE_INTERVAL without a message.
+                // A probe interval without a message.
                 if probe_sent {
                     tracing::info!("session {sid}: no response to inactivity probe, disconnecting");
                     break;
                 }
                 probe_sent = true;
+                if let Some(r) = &remote {
+                    r.set_idle(sid, true);
+                }
                 queue(json!({"id":"echo","method":"echo","params":[]}));
                 continue;
             };
-            probe_sent = false;
+            if probe_sent {
+                probe_sent = false;
+                if let Some(r) = &remote {
+                    r.set_idle(sid, false);
+                }
+            }
             match next {
                 Ok(Some(msg)) => {
                     if let Some(out) = self.handle(sid, &msg) {
@@ -327,18 +520,16 @@ impl Server {
                 }
             }
         }
-        {
-            let mut st = self.inner.state.lock();
-            st.sessions.remove(&sid);
-            st.release_all_locks(sid);
-            st.triggers.retain(|t| t.sid != sid);
-        }
+        let writer = guard.writer.take();
+        drop(guard);
         drop(tx);
-        if killed {
-            // The peer stopped reading: do not wait to flush its backlog.
-            writer.abort();
-        } else {
-            let _ = writer.await;
+        if let Some(writer) = writer {
+            if killed {
+                // The peer stopped reading: do not wait to flush its backlog.
+                writer.abort();
+            } else {
+                let _ = writer.await;
+            }
         }
     }
 
@@ -486,6 +677,222 @@ impl Server {
         }
         st.run_triggers();
         None
+    }
+}
+
+/// Next backoff after a failed or short-lived connection.
+fn next_backoff(b: Duration, max: Duration) -> Duration {
+    if b < MIN_BACKOFF {
+        MIN_BACKOFF
+    } else if b < max / 2 {
+        b * 2
+    } else {
+        max
+    }
+}
+
+fn bind_unix(path: &Path) -> Result<tokio::net::UnixListener, Error> {
+    if path.exists() {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(tokio::net::UnixListener::bind(path)?)
+}
+
+enum Listener {
+    Unix(tokio::net::UnixListener),
+    Tcp(tokio::net::TcpListener),
+}
+
+enum Accepted {
+    Unix(tokio::net::UnixStream),
+    Tcp(tokio::net::TcpStream, std::net::SocketAddr),
+}
+
+impl Listener {
+    async fn accept(&self) -> std::io::Result<Accepted> {
+        match self {
+            Listener::Unix(l) => l.accept().await.map(|(s, _)| Accepted::Unix(s)),
+            Listener::Tcp(l) => l.accept().await.map(|(s, a)| Accepted::Tcp(s, a)),
+        }
+    }
+}
+
+/// State shared between a remote's task, its sessions and its handle.
+struct RemoteShared {
+    remote: Remote,
+    options: Mutex<RemoteOptions>,
+    conn: Mutex<ConnInfo>,
+    events: Arc<tokio::sync::Notify>,
+}
+
+#[derive(Default)]
+struct ConnInfo {
+    /// Open sessions: (session id, an inactivity probe is outstanding).
+    sessions: Vec<(u64, bool)>,
+    /// Active remotes: reconnect state name.
+    state: Option<&'static str>,
+    last_connected: Option<tokio::time::Instant>,
+    last_disconnected: Option<tokio::time::Instant>,
+    last_error: Option<String>,
+    bound_port: Option<u16>,
+}
+
+impl RemoteShared {
+    fn set_state(&self, s: &'static str) {
+        let mut c = self.conn.lock();
+        if c.state != Some(s) {
+            c.state = Some(s);
+            drop(c);
+            self.events.notify_one();
+        }
+    }
+
+    fn session_up(&self, sid: u64) {
+        let mut c = self.conn.lock();
+        c.sessions.push((sid, false));
+        c.last_connected = Some(tokio::time::Instant::now());
+        if c.state.is_some() {
+            c.state = Some("ACTIVE");
+        }
+        drop(c);
+        self.events.notify_one();
+    }
+
+    fn session_down(&self, sid: u64) {
+        let mut c = self.conn.lock();
+        c.sessions.retain(|(s, _)| *s != sid);
+        c.last_disconnected = Some(tokio::time::Instant::now());
+        drop(c);
+        self.events.notify_one();
+    }
+
+    fn set_idle(&self, sid: u64, idle: bool) {
+        let mut c = self.conn.lock();
+        if let Some(e) = c.sessions.iter_mut().find(|(s, _)| *s == sid) {
+            e.1 = idle;
+        }
+        if c.state.is_some() && !c.sessions.is_empty() {
+            c.state = Some(if idle { "IDLE" } else { "ACTIVE" });
+        }
+    }
+}
+
+/// Removes a session's shared state when the session ends or its task is
+/// aborted.
+struct SessionGuard {
+    server: Server,
+    sid: u64,
+    remote: Option<Arc<RemoteShared>>,
+    writer: Option<JoinHandle<()>>,
+}
+
+impl Drop for SessionGuard {
+    fn drop(&mut self) {
+        {
+            let mut st = self.server.inner.state.lock();
+            st.sessions.remove(&self.sid);
+            st.release_all_locks(self.sid);
+            st.triggers.retain(|t| t.sid != self.sid);
+        }
+        if let Some(r) = &self.remote {
+            r.session_down(self.sid);
+        }
+        if let Some(w) = self.writer.take() {
+            w.abort();
+        }
+    }
+}
+
+/// A remote being served (see [`Server::add_remote`]). Dropping it stops
+/// the remote: the listener closes (a `punix:` socket file is removed) and
+/// every session of the remote is disconnected.
+pub struct RemoteHandle {
+    server: Server,
+    shared: Arc<RemoteShared>,
+    task: JoinHandle<()>,
+    local_addr: Option<std::net::SocketAddr>,
+}
+
+impl std::fmt::Debug for RemoteHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteHandle")
+            .field("remote", &self.shared.remote)
+            .finish()
+    }
+}
+
+impl RemoteHandle {
+    /// The remote served.
+    pub fn remote(&self) -> &Remote {
+        &self.shared.remote
+    }
+
+    /// The bound address of a `ptcp:`/`pssl:` listener (the real port when
+    /// 0 was asked for); `None` for other remotes.
+    pub fn local_addr(&self) -> Option<std::net::SocketAddr> {
+        self.local_addr
+    }
+
+    /// Current options.
+    pub fn options(&self) -> RemoteOptions {
+        *self.shared.options.lock()
+    }
+
+    /// Changes the options in place (no reconnect): a new probe interval
+    /// applies from each session's next wait, a new backoff from the next
+    /// connection attempt.
+    pub fn set_options(&self, options: RemoteOptions) {
+        *self.shared.options.lock() = options;
+    }
+
+    /// Connection state as ovsdb-server reports it for a `Manager` row:
+    /// listeners give `is_connected`, `n_connections` and `bound_port`;
+    /// active remotes the reconnect state, times, last error and the locks
+    /// of their session.
+    pub fn status(&self) -> RemoteStatus {
+        let c = self.shared.conn.lock();
+        let n = c.sessions.len();
+        if self.shared.remote.is_passive() {
+            return RemoteStatus {
+                is_connected: n > 0,
+                n_connections: n,
+                bound_port: c.bound_port,
+                ..Default::default()
+            };
+        }
+        let now = tokio::time::Instant::now();
+        let secs = |t: Option<tokio::time::Instant>| t.map(|t| now.duration_since(t).as_secs());
+        let mut s = RemoteStatus {
+            is_connected: n > 0,
+            state: c.state,
+            sec_since_connect: secs(c.last_connected),
+            sec_since_disconnect: secs(c.last_disconnected),
+            last_error: c.last_error.clone(),
+            n_connections: n,
+            ..Default::default()
+        };
+        if let Some((sid, _)) = c.sessions.first() {
+            let st = self.server.inner.state.lock();
+            for (name, q) in &st.locks {
+                if q.front() == Some(sid) {
+                    s.locks_held.push(name.clone());
+                } else if q.contains(sid) {
+                    s.locks_waiting.push(name.clone());
+                }
+            }
+            s.locks_held.sort();
+            s.locks_waiting.sort();
+        }
+        s
+    }
+}
+
+impl Drop for RemoteHandle {
+    fn drop(&mut self) {
+        self.task.abort();
+        if let Remote::PUnix(p) = &self.shared.remote {
+            let _ = std::fs::remove_file(p);
+        }
     }
 }
 
