@@ -19,3 +19,10 @@ if command -v ovs-ctl >/dev/null 2>&1; then
 fi
 pkill -x ovs-vswitchd 2>/dev/null || true
 pkill -x ovsdb-server 2>/dev/null || true
+# The Python OVSDB clients of the compatibility tests (Open vSwitch's own
+# `ovs` IDL and OpenStack's `ovsdbapp`, from PyPI) in a venv of the repo.
+VENV="$(cd "$(dirname "$0")/.." && pwd)/.venv"
+if ! "$VENV/bin/python" -c 'import ovs.db.idl, ovsdbapp' >/dev/null 2>&1; then
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q --disable-pip-version-check "ovs>=3.1,<3.2" "ovsdbapp>=2.0"
+fi
