@@ -69,6 +69,13 @@ pub const NXPIF_NXT_PACKET_IN: u32 = 1;
 /// NXT_SET_PACKET_IN_FORMAT: NXT_PACKET_IN2.
 pub const NXPIF_NXT_PACKET_IN2: u32 = 2;
 
+/// NXT_ROLE_REQUEST role: equal access, as OFPCR_ROLE_EQUAL (OVS nicira-ext.h).
+pub const NX_ROLE_OTHER: u32 = 0;
+/// NXT_ROLE_REQUEST role: full access, at most one master (OFPCR_ROLE_MASTER).
+pub const NX_ROLE_MASTER: u32 = 1;
+/// NXT_ROLE_REQUEST role: read-only access (OFPCR_ROLE_SLAVE).
+pub const NX_ROLE_SLAVE: u32 = 2;
+
 /// The OpenFlow header (OpenFlow 1.3.5 §7.1.1): all fields host order here.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
 pub struct OfpHeader {
@@ -691,9 +698,12 @@ pub enum OfpMessage {
     GetAsyncReply(AsyncConfig),
     /// OFPT_SET_ASYNC.
     SetAsync(AsyncConfig),
-    /// OFPT_BUNDLE_CONTROL (OF1.4+).
+    /// OFPT_BUNDLE_CONTROL (OF1.4+); in OpenFlow 1.3, where no standard
+    /// form exists, the ONF extension ONFT_BUNDLE_CONTROL (experimenter
+    /// 0x4f4e4600, type 2300) with the same body.
     BundleControl(BundleCtrl),
-    /// OFPT_BUNDLE_ADD_MESSAGE (OF1.4+).
+    /// OFPT_BUNDLE_ADD_MESSAGE (OF1.4+); in OpenFlow 1.3
+    /// ONFT_BUNDLE_ADD_MESSAGE (experimenter 0x4f4e4600, type 2301).
     BundleAdd(BundleAdd),
     /// NXT_SET_FLOW_FORMAT (NXFF_OPENFLOW10 / NXFF_NXM).
     NxSetFlowFormat(u32),
@@ -705,6 +715,19 @@ pub enum OfpMessage {
     NxFlowMod(FlowMod),
     /// NXT_PACKET_IN2.
     NxPacketIn2(PacketIn),
+    /// NXT_FLOW_REMOVED (`nx_flow_removed`, OVS nicira-ext.h): a
+    /// flow_removed with an NXM match, sent on an OpenFlow 1.0 connection
+    /// whose flow format is NXFF_NXM. The wire has no hard_timeout (decoded
+    /// as 0) and carries the table id plus one, 0 meaning unknown
+    /// (decoded as [`OFPTT_ALL`]).
+    NxFlowRemoved(FlowRemoved),
+    /// NXT_ROLE_REQUEST (`nx_role_request`, a 4-byte body): the role as
+    /// [`NX_ROLE_OTHER`], [`NX_ROLE_MASTER`] or [`NX_ROLE_SLAVE`] (any value
+    /// decodes; the switch refuses others with OFPRRFC_BAD_ROLE). Unlike
+    /// OFPT_ROLE_REQUEST there is no generation id.
+    NxRoleRequest(u32),
+    /// NXT_ROLE_REPLY: the connection's role in NX numbering.
+    NxRoleReply(u32),
 }
 
 impl OfpMessage {
@@ -719,6 +742,7 @@ impl OfpMessage {
                 | OfpMessage::MultipartRequest(_)
                 | OfpMessage::BarrierRequest
                 | OfpMessage::RoleRequest(_)
+                | OfpMessage::NxRoleRequest(_)
                 | OfpMessage::GetAsyncRequest
         )
     }

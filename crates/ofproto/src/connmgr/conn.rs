@@ -471,10 +471,33 @@ impl Conn {
                 }
                 self.reply(xid, &OfpMessage::BarrierReply).await
             }
-            OfpMessage::RoleRequest(r) => match self.role_request(r) {
-                Ok(reply) => self.reply(xid, &OfpMessage::RoleReply(reply)).await,
+            OfpMessage::RoleRequest(r) => match self.role_request(r.role, Some(r.generation_id)) {
+                Ok(role) => {
+                    let generation_id = self.ctx.shared.max_generation.lock().unwrap_or(u64::MAX);
+                    let reply = RoleMsg {
+                        role,
+                        generation_id,
+                    };
+                    self.reply(xid, &OfpMessage::RoleReply(reply)).await
+                }
                 Err(e) => self.error(raw, e).await,
             },
+            OfpMessage::NxRoleRequest(nx_role) => {
+                // NX_ROLE_* + 1 = OFPCR_ROLE_* (other = equal), no
+                // generation id (OVS ofputil_decode_role_message).
+                let r = if nx_role <= NX_ROLE_SLAVE {
+                    self.role_request(nx_role + 1, None)
+                } else {
+                    Err(OfpError::ROLE_REQUEST_FAILED_BAD_ROLE)
+                };
+                match r {
+                    Ok(role) => {
+                        let reply = OfpMessage::NxRoleReply(role.saturating_sub(1));
+                        self.reply(xid, &reply).await
+                    }
+                    Err(e) => self.error(raw, e).await,
+                }
+            }
             OfpMessage::GetAsyncRequest => {
                 let cfg = self.async_config();
                 self.reply(xid, &OfpMessage::GetAsyncReply(cfg)).await
@@ -515,10 +538,12 @@ impl Conn {
             | OfpMessage::PacketIn(_)
             | OfpMessage::NxPacketIn2(_)
             | OfpMessage::FlowRemoved(_)
+            | OfpMessage::NxFlowRemoved(_)
             | OfpMessage::PortStatus(_)
             | OfpMessage::MultipartReply(_)
             | OfpMessage::BarrierReply
             | OfpMessage::RoleReply(_)
+            | OfpMessage::NxRoleReply(_)
             | OfpMessage::GetAsyncReply(_) => self.error(raw, OfpError::BAD_REQUEST_BAD_TYPE).await,
         }
     }
@@ -555,21 +580,28 @@ impl Conn {
         })
     }
 
-    fn role_request(&mut self, r: RoleMsg) -> Result<RoleMsg, OfpError> {
-        match r.role {
+    /// Changes this connection's role (OFPCR_ROLE_*, OpenFlow 1.3.5
+    /// §6.3.6; OVS `handle_role_request`) and returns the role it has now.
+    /// A MASTER or SLAVE request with a `generation_id` (OFPT_ROLE_REQUEST;
+    /// NXT_ROLE_REQUEST has none) must not be older than the newest seen;
+    /// a new master demotes the old one to slave.
+    ///
+    /// Errors: OFPRRFC_STALE, OFPRRFC_BAD_ROLE (unknown role).
+    fn role_request(&mut self, role: u32, generation_id: Option<u64>) -> Result<u32, OfpError> {
+        match role {
             ROLE_NOCHANGE => {}
             ROLE_EQUAL => self.role.store(ROLE_EQUAL, Ordering::Release),
             ROLE_MASTER | ROLE_SLAVE => {
-                {
+                if let Some(generation_id) = generation_id {
                     let mut g = self.ctx.shared.max_generation.lock();
                     if let Some(max) = *g {
-                        if (r.generation_id.wrapping_sub(max) as i64) < 0 {
+                        if (generation_id.wrapping_sub(max) as i64) < 0 {
                             return Err(OfpError::ROLE_REQUEST_FAILED_STALE);
                         }
                     }
-                    *g = Some(r.generation_id);
+                    *g = Some(generation_id);
                 }
-                if r.role == ROLE_MASTER {
+                if role == ROLE_MASTER {
                     for w in self.ctx.shared.roles.lock().iter() {
                         if let Some(other) = w.upgrade() {
                             let _ = other.compare_exchange(
@@ -581,15 +613,11 @@ impl Conn {
                         }
                     }
                 }
-                self.role.store(r.role, Ordering::Release);
+                self.role.store(role, Ordering::Release);
             }
             _ => return Err(OfpError::ROLE_REQUEST_FAILED_BAD_ROLE),
         }
-        let generation_id = self.ctx.shared.max_generation.lock().unwrap_or(u64::MAX);
-        Ok(RoleMsg {
-            role: self.role(),
-            generation_id,
-        })
+        Ok(self.role())
     }
 
     fn bundle_add(&mut self, xid: u32, ba: BundleAdd) -> Result<(), OfpError> {
@@ -853,19 +881,16 @@ impl Conn {
                 if !wanted(cfg.flow_removed_mask, fr.reason) {
                     return;
                 }
-                if self.version == OFP10_VERSION
-                    && self.flow_format == NXFF_NXM
-                    && !codec::of10_expressible(&fr.match_)
-                {
-                    // Needs NXT_FLOW_REMOVED, which the codec does not
-                    // have: an OF1.0 flow_removed would misstate the match.
-                    self.ctx.stats.async_dropped.fetch_add(1, Ordering::Relaxed);
-                    return;
-                }
                 // Whole milliseconds, OVS's clock resolution.
                 let mut fr = fr;
                 fr.duration_nsec -= fr.duration_nsec % 1_000_000;
-                OfpMessage::FlowRemoved(fr)
+                if self.version == OFP10_VERSION && self.flow_format == NXFF_NXM {
+                    // OVS ofputil_encode_flow_removed: the NXM flow format
+                    // gets NXT_FLOW_REMOVED whatever the match.
+                    OfpMessage::NxFlowRemoved(fr)
+                } else {
+                    OfpMessage::FlowRemoved(fr)
+                }
             }
             AsyncEvent::PortStatus(ps) => {
                 if !wanted(cfg.port_status_mask, ps.reason) {

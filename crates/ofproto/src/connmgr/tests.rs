@@ -797,6 +797,100 @@ async fn service_connection_gets_async_only_after_miss_send_len() {
     assert!(matches!(c.recv().await.1, OfpMessage::PortStatus(p) if p.desc.port_no == 3));
 }
 
+/// A flow_removed event whose match OpenFlow 1.0 cannot express.
+fn flow_removed_ipv6() -> FlowRemoved {
+    let mut m = Match::catchall();
+    m.set(Field::EthType, 0x86dd);
+    m.set(Field::Ipv6Dst, 0x2001_0db8 << 96 | 1);
+    FlowRemoved {
+        cookie: 0x42,
+        priority: 7,
+        reason: 1,
+        table_id: 3,
+        duration_sec: 1,
+        duration_nsec: 62_123_456,
+        idle_timeout: 0,
+        hard_timeout: 1,
+        packet_count: 2,
+        byte_count: 120,
+        match_: m,
+    }
+}
+
+#[tokio::test]
+async fn flow_removed_follows_the_flow_format() {
+    let s = Setup::new();
+    let mut c = s.open(1).await;
+    c.send(
+        1,
+        &OfpMessage::SetConfig(SwitchConfig {
+            flags: 0,
+            miss_send_len: 0xffff,
+        }),
+    )
+    .await;
+    c.send(2, &OfpMessage::BarrierRequest).await;
+    c.recv().await;
+    // Default OpenFlow 1.0 format: OFPT_FLOW_REMOVED with the OF1.0 match
+    // (the IPv6 address is lost, as with OVS).
+    s.fake
+        .events
+        .send(AsyncEvent::FlowRemoved(flow_removed_ipv6()))
+        .unwrap();
+    let (h, m) = c.recv().await;
+    assert_eq!(h.xid, 0);
+    let OfpMessage::FlowRemoved(f) = m else {
+        panic!("{m:?}")
+    };
+    assert_eq!((f.cookie, f.priority, f.reason), (0x42, 7, 1));
+    assert_eq!(f.match_.exact(Field::Ipv6Dst), None);
+    // NXM format: NXT_FLOW_REMOVED with the whole match and the table.
+    c.send(3, &OfpMessage::NxSetFlowFormat(NXFF_NXM)).await;
+    c.send(4, &OfpMessage::BarrierRequest).await;
+    c.recv().await;
+    s.fake
+        .events
+        .send(AsyncEvent::FlowRemoved(flow_removed_ipv6()))
+        .unwrap();
+    let raw = c.recv_raw().await.unwrap();
+    assert_eq!(
+        &raw[8..16],
+        &[0, 0, 0x23, 0x20, 0, 0, 0, 14],
+        "NXT_FLOW_REMOVED"
+    );
+    let OfpMessage::NxFlowRemoved(f) = codec::decode(&raw).unwrap().1 else {
+        panic!("{raw:02x?}")
+    };
+    let want = FlowRemoved {
+        duration_nsec: 62_000_000,
+        hard_timeout: 0,
+        ..flow_removed_ipv6()
+    };
+    assert_eq!(f, want, "whole ms; no hard_timeout on the wire");
+    // OpenFlow 1.3 ignores the NX flow format.
+    let mut c13 = s.open(4).await;
+    c13.send(1, &OfpMessage::NxSetFlowFormat(NXFF_NXM)).await;
+    c13.send(
+        2,
+        &OfpMessage::SetConfig(SwitchConfig {
+            flags: 0,
+            miss_send_len: 0xffff,
+        }),
+    )
+    .await;
+    c13.send(3, &OfpMessage::BarrierRequest).await;
+    assert_eq!(c13.recv().await.1, OfpMessage::BarrierReply);
+    s.fake
+        .events
+        .send(AsyncEvent::FlowRemoved(flow_removed_ipv6()))
+        .unwrap();
+    let m = c13.recv().await.1;
+    assert!(
+        matches!(&m, OfpMessage::FlowRemoved(f) if f.match_ == flow_removed_ipv6().match_),
+        "{m:?}"
+    );
+}
+
 #[tokio::test]
 async fn slow_client_does_not_block_another() {
     let s = Setup::new();
@@ -931,6 +1025,65 @@ async fn master_election_demotes_the_old_master() {
     // A slave may not modify flows.
     let raw = a.send(3, &OfpMessage::FlowMod(tcp_dst_80())).await;
     expect_error(&mut a, 3, OfpError::BAD_REQUEST_IS_SLAVE, &raw).await;
+}
+
+#[tokio::test]
+async fn nx_role_request_shares_the_master_election() {
+    let s = Setup::new();
+    let mut a = s.open(1).await;
+    let mut b = s.open(1).await;
+    let mut c13 = s.open(4).await;
+    // Wire form: vendor 0x2320, subtype 10, u32 role (master).
+    let raw = c13
+        .send(1, &OfpMessage::NxRoleRequest(NX_ROLE_MASTER))
+        .await;
+    let nx_role = |subtype: u8, role: u8| {
+        let mut m = vec![
+            4, 4, 0, 0x14, 0, 0, 0, 1, 0, 0, 0x23, 0x20, 0, 0, 0, subtype,
+        ];
+        m.extend_from_slice(&[0, 0, 0, role]);
+        m
+    };
+    assert_eq!(raw, nx_role(10, 1));
+    assert_eq!(c13.recv_raw().await.unwrap(), nx_role(11, 1));
+    // a becomes master over NX: the OF1.3 master is demoted to slave.
+    a.send(1, &OfpMessage::NxRoleRequest(NX_ROLE_MASTER)).await;
+    assert_eq!(a.recv().await.1, OfpMessage::NxRoleReply(NX_ROLE_MASTER));
+    c13.send(
+        2,
+        &OfpMessage::RoleRequest(RoleMsg {
+            role: 0,
+            generation_id: 0,
+        }),
+    )
+    .await;
+    let m = c13.recv().await.1;
+    assert!(
+        matches!(m, OfpMessage::RoleReply(r) if r.role == 3 && r.generation_id == u64::MAX),
+        "slave, no generation id was ever given: {m:?}"
+    );
+    let raw = c13.send(3, &OfpMessage::FlowMod(tcp_dst_80())).await;
+    expect_error(&mut c13, 3, OfpError::BAD_REQUEST_IS_SLAVE, &raw).await;
+    // b takes over; a is now a slave and may not modify flows.
+    b.send(1, &OfpMessage::NxRoleRequest(NX_ROLE_MASTER)).await;
+    assert_eq!(b.recv().await.1, OfpMessage::NxRoleReply(NX_ROLE_MASTER));
+    let raw = a.send(2, &OfpMessage::FlowMod(tcp_dst_80())).await;
+    // OpenFlow 1.0 has no OFPBRC_IS_SLAVE: OFPBRC_EPERM on the wire.
+    expect_error(&mut a, 2, OfpError::BAD_REQUEST_EPERM, &raw).await;
+    // Back to "other" (equal): allowed again.
+    a.send(3, &OfpMessage::NxRoleRequest(NX_ROLE_OTHER)).await;
+    assert_eq!(a.recv().await.1, OfpMessage::NxRoleReply(NX_ROLE_OTHER));
+    a.send(4, &OfpMessage::FlowMod(tcp_dst_80())).await;
+    a.send(5, &OfpMessage::BarrierRequest).await;
+    assert_eq!(a.recv().await.1, OfpMessage::BarrierReply);
+    // An unknown role (OF1.0: NX vendor error OFPRRFC_BAD_ROLE), a short body.
+    let raw = a.send(6, &OfpMessage::NxRoleRequest(3)).await;
+    expect_error(&mut a, 6, OfpError::ROLE_REQUEST_FAILED_BAD_ROLE, &raw).await;
+    let short = [
+        1, 4, 0, 0x12, 0, 0, 0, 7, 0, 0, 0x23, 0x20, 0, 0, 0, 10, 0, 0,
+    ];
+    a.send_raw(&short).await;
+    expect_error(&mut a, 7, OfpError::BAD_REQUEST_BAD_LEN, &short).await;
 }
 
 #[tokio::test]

@@ -6,12 +6,16 @@ use super::buf::{parse_str, round8, Rd, Wr};
 use super::matches::*;
 use super::oxs::{decode_stats, encode_stats, OxsStats};
 use super::CodecOptions;
-use crate::error::{OfpError, WireError, NXET_VENDOR, NX_VENDOR_ID, OFPET12_EXPERIMENTER};
+use crate::error::{
+    OfpError, WireError, NXET_VENDOR, NX_VENDOR_ID, OFPET12_EXPERIMENTER, ONF_VENDOR_ID,
+};
 use crate::matching::Match;
 use crate::msg::*;
 use crate::port::*;
 
 const OFP10: u8 = 1;
+/// OpenFlow 1.3: bundles as ONF experimenter messages.
+const OFP13: u8 = 4;
 /// OpenFlow 1.5: statistics as OXS TLVs (`ofp_stats`).
 const OFP15: u8 = 6;
 
@@ -33,12 +37,19 @@ const T_PKT_OUT: u8 = 13;
 const T_FLOW_MOD: u8 = 14;
 
 // NX subtypes.
+const NXT_ROLE_REQUEST: u32 = 10;
+const NXT_ROLE_REPLY: u32 = 11;
 const NXT_SET_FLOW_FORMAT: u32 = 12;
 const NXT_FLOW_MOD: u32 = 13;
+const NXT_FLOW_REMOVED: u32 = 14;
 const NXT_FLOW_MOD_TABLE_ID: u32 = 15;
 const NXT_SET_PACKET_IN_FORMAT: u32 = 16;
 const NXT_PACKET_IN2: u32 = 30;
 const NXST_FLOW: u32 = 0;
+
+// ONF experimenter types (OpenFlow 1.3 bundle extension).
+const ONFT_BUNDLE_CONTROL: u32 = 2300;
+const ONFT_BUNDLE_ADD_MESSAGE: u32 = 2301;
 const NXST_AGGREGATE: u32 = 1;
 
 // Multipart types.
@@ -605,6 +616,47 @@ fn encode_flow_removed(f: &FlowRemoved, version: u8, out: &mut Vec<u8>) {
     out.u64(f.packet_count);
     out.u64(f.byte_count);
     encode_oxm_match(&f.match_, version, out);
+}
+
+/// NXT_FLOW_REMOVED body (OVS nicira-ext.h `nx_flow_removed`, 40 bytes
+/// then the NXM match padded to 8): cookie, priority, reason, table id + 1
+/// (0 = unknown), duration, idle timeout, match_len, counters.
+///
+/// Errors: `OFPBRC_BAD_LEN` for a body shorter than 40 bytes or bytes after
+/// the padded match; `OFPBMC_BAD_LEN` when `match_len` runs past the end.
+fn decode_nx_flow_removed(r: &mut Rd) -> Result<FlowRemoved, OfpError> {
+    let mut f = FlowRemoved {
+        cookie: r.u64()?,
+        priority: r.u16()?,
+        reason: r.u8()?,
+        table_id: r.u8()?.checked_sub(1).unwrap_or(OFPTT_ALL),
+        duration_sec: r.u32()?,
+        duration_nsec: r.u32()?,
+        idle_timeout: r.u16()?,
+        ..FlowRemoved::default()
+    };
+    let match_len = usize::from(r.u16()?);
+    f.packet_count = r.u64()?;
+    f.byte_count = r.u64()?;
+    f.match_ = decode_nxm_padded(r, match_len)?;
+    done(r)?;
+    Ok(f)
+}
+
+fn encode_nx_flow_removed(f: &FlowRemoved, out: &mut Vec<u8>) {
+    out.u64(f.cookie);
+    out.u16(f.priority);
+    out.u8(f.reason);
+    out.u8(f.table_id.wrapping_add(1));
+    out.u32(f.duration_sec);
+    out.u32(f.duration_nsec);
+    out.u16(f.idle_timeout);
+    let at = out.len();
+    out.u16(0);
+    out.u64(f.packet_count);
+    out.u64(f.byte_count);
+    let n = encode_nxm_padded(&f.match_, out);
+    out.set_u16(at, n);
 }
 
 // ---- stats / multipart ----
@@ -1528,6 +1580,9 @@ fn encode_async(a: &AsyncConfig, version: u8, out: &mut Vec<u8>) {
 
 fn decode_vendor(r: &mut Rd, version: u8, opts: &CodecOptions) -> Result<OfpMessage, OfpError> {
     let vendor = r.u32()?;
+    if vendor == ONF_VENDOR_ID {
+        return decode_onf(r, version);
+    }
     if vendor != NX_VENDOR_ID {
         return Err(OfpError::BAD_REQUEST_BAD_EXPERIMENTER);
     }
@@ -1554,6 +1609,9 @@ fn decode_vendor(r: &mut Rd, version: u8, opts: &CodecOptions) -> Result<OfpMess
         }
         NXT_FLOW_MOD => OfpMessage::NxFlowMod(decode_nx_flow_mod(r, version, opts)?),
         NXT_PACKET_IN2 => OfpMessage::NxPacketIn2(decode_packet_in2(r)?),
+        NXT_FLOW_REMOVED => OfpMessage::NxFlowRemoved(decode_nx_flow_removed(r)?),
+        NXT_ROLE_REQUEST => OfpMessage::NxRoleRequest(r.u32()?),
+        NXT_ROLE_REPLY => OfpMessage::NxRoleReply(r.u32()?),
         _ => return Err(OfpError::BAD_REQUEST_BAD_EXP_TYPE),
     };
     done(r)?;
@@ -1730,16 +1788,23 @@ pub(super) fn encode_body(
             28
         }
         OfpMessage::BundleControl(b) => {
-            out.u32(b.bundle_id);
-            out.u16(b.type_);
-            out.u16(b.flags);
+            if version == OFP13 {
+                out.u32(ONF_VENDOR_ID);
+                out.u32(ONFT_BUNDLE_CONTROL);
+                encode_bundle_ctrl(b, out);
+                return T_VENDOR;
+            }
+            encode_bundle_ctrl(b, out);
             33
         }
         OfpMessage::BundleAdd(b) => {
-            out.u32(b.bundle_id);
-            out.u16(0);
-            out.u16(b.flags);
-            out.extend_from_slice(&b.message);
+            if version == OFP13 {
+                out.u32(ONF_VENDOR_ID);
+                out.u32(ONFT_BUNDLE_ADD_MESSAGE);
+                encode_bundle_add(b, out);
+                return T_VENDOR;
+            }
+            encode_bundle_add(b, out);
             34
         }
         OfpMessage::NxSetFlowFormat(f) => {
@@ -1766,6 +1831,21 @@ pub(super) fn encode_body(
         OfpMessage::NxPacketIn2(p) => {
             let t = nx(out, NXT_PACKET_IN2);
             encode_packet_in2(p, out);
+            t
+        }
+        OfpMessage::NxFlowRemoved(f) => {
+            let t = nx(out, NXT_FLOW_REMOVED);
+            encode_nx_flow_removed(f, out);
+            t
+        }
+        OfpMessage::NxRoleRequest(role) | OfpMessage::NxRoleReply(role) => {
+            let subtype = if matches!(msg, OfpMessage::NxRoleRequest(_)) {
+                NXT_ROLE_REQUEST
+            } else {
+                NXT_ROLE_REPLY
+            };
+            let t = nx(out, subtype);
+            out.u32(*role);
             t
         }
     }
@@ -1862,41 +1942,89 @@ pub(super) fn decode_body(
         27 => OfpMessage::GetAsyncReply(decode_async(r, v)?),
         28 => OfpMessage::SetAsync(decode_async(r, v)?),
         29 => return Ok(OfpMessage::MeterMod(r.rest().to_vec())),
-        33 if v >= 5 => {
-            let b = BundleCtrl {
-                bundle_id: r.u32()?,
-                type_: r.u16()?,
-                flags: r.u16()?,
-            };
-            r.rest(); // properties ignored
-            OfpMessage::BundleControl(b)
-        }
-        34 if v >= 5 => {
-            let bundle_id = r.u32()?;
-            r.skip(2)?;
-            let flags = r.u16()?;
-            let inner_len = usize::from(
-                r.peek_u16(2)
-                    .map_err(|_| OfpError::BUNDLE_FAILED_MSG_BAD_LEN)?,
-            );
-            if inner_len < OFP_HEADER_LEN {
-                return Err(OfpError::BUNDLE_FAILED_MSG_BAD_LEN);
-            }
-            let message = r
-                .take(inner_len)
-                .map_err(|_| OfpError::BUNDLE_FAILED_MSG_BAD_LEN)?
-                .to_vec();
-            r.rest(); // padding and properties
-            OfpMessage::BundleAdd(BundleAdd {
-                bundle_id,
-                flags,
-                message,
-            })
-        }
+        33 if v >= 5 => OfpMessage::BundleControl(decode_bundle_ctrl(r)?),
+        34 if v >= 5 => OfpMessage::BundleAdd(decode_bundle_add(r)?),
         _ => return Err(OfpError::BAD_REQUEST_BAD_TYPE),
     };
     done(r)?;
     Ok(m)
+}
+
+/// OFPT_BUNDLE_CONTROL body (OpenFlow 1.4.1 §7.3.9.1; also the body of
+/// ONFT_BUNDLE_CONTROL): bundle id, type, flags, properties (ignored).
+///
+/// Errors: `OFPBRC_BAD_LEN` if shorter than 8 bytes.
+fn decode_bundle_ctrl(r: &mut Rd) -> Result<BundleCtrl, OfpError> {
+    let b = BundleCtrl {
+        bundle_id: r.u32()?,
+        type_: r.u16()?,
+        flags: r.u16()?,
+    };
+    r.rest(); // properties ignored
+    Ok(b)
+}
+
+fn encode_bundle_ctrl(b: &BundleCtrl, out: &mut Vec<u8>) {
+    out.u32(b.bundle_id);
+    out.u16(b.type_);
+    out.u16(b.flags);
+}
+
+/// OFPT_BUNDLE_ADD_MESSAGE body (OpenFlow 1.4.1 §7.3.9.6; also the body
+/// of ONFT_BUNDLE_ADD_MESSAGE): bundle id, 2 pad, flags, the inner message
+/// (whole, its own header gives its length), then padding and properties
+/// (ignored).
+///
+/// Errors: `OFPBRC_BAD_LEN` if the fixed part is short;
+/// `OFPBFC_MSG_BAD_LEN` if the inner message's length is below 8 or runs
+/// past the end.
+fn decode_bundle_add(r: &mut Rd) -> Result<BundleAdd, OfpError> {
+    let bundle_id = r.u32()?;
+    r.skip(2)?;
+    let flags = r.u16()?;
+    let inner_len = usize::from(
+        r.peek_u16(2)
+            .map_err(|_| OfpError::BUNDLE_FAILED_MSG_BAD_LEN)?,
+    );
+    if inner_len < OFP_HEADER_LEN {
+        return Err(OfpError::BUNDLE_FAILED_MSG_BAD_LEN);
+    }
+    let message = r
+        .take(inner_len)
+        .map_err(|_| OfpError::BUNDLE_FAILED_MSG_BAD_LEN)?
+        .to_vec();
+    r.rest(); // padding and properties
+    Ok(BundleAdd {
+        bundle_id,
+        flags,
+        message,
+    })
+}
+
+fn encode_bundle_add(b: &BundleAdd, out: &mut Vec<u8>) {
+    out.u32(b.bundle_id);
+    out.u16(0);
+    out.u16(b.flags);
+    out.extend_from_slice(&b.message);
+}
+
+/// ONF extensions (experimenter [`ONF_VENDOR_ID`]): the OpenFlow 1.4
+/// bundles back-ported to OpenFlow 1.3 as ONFT_BUNDLE_CONTROL (2300) and
+/// ONFT_BUNDLE_ADD_MESSAGE (2301) (ONF extension EXT-230; OVS
+/// openflow-1.3.h), with the 1.4 bodies.
+///
+/// Errors: `OFPBRC_BAD_SUBTYPE` for another type or another version (as
+/// OVS 3.1 answers), the body's errors.
+fn decode_onf(r: &mut Rd, version: u8) -> Result<OfpMessage, OfpError> {
+    let exp_type = r.u32()?;
+    if version != OFP13 {
+        return Err(OfpError::BAD_REQUEST_BAD_EXP_TYPE);
+    }
+    match exp_type {
+        ONFT_BUNDLE_CONTROL => Ok(OfpMessage::BundleControl(decode_bundle_ctrl(r)?)),
+        ONFT_BUNDLE_ADD_MESSAGE => Ok(OfpMessage::BundleAdd(decode_bundle_add(r)?)),
+        _ => Err(OfpError::BAD_REQUEST_BAD_EXP_TYPE),
+    }
 }
 
 fn decode_port_mod(r: &mut Rd, v: u8) -> Result<PortMod, OfpError> {

@@ -53,6 +53,18 @@ const FIXTURES: &[(&str, bool, &str)] = &[
     ("06120038000000020002000000000000ff000000ffffffffffffffff00000000000000000000000000000000000000000001000400000000", false, "OF1.5 aggregate request"),
     ("061300380000000200020000000000000000002480020808000000000000000280020a08000000000000006c800206040000000300000000", false, "OF1.5 aggregate reply (OXS packets/bytes/flow_count)"),
     ("060b005000000000000280000000025800000000000000770001000e800006060200000000010000000000288002000800000003217f708080020808000000000000000180020a080000000000000036", false, "OF1.5 flow_removed (reason delete, OXS duration/packets/bytes)"),
+    // ovs-ofctl 3.1 `-O OpenFlow13 --bundle add-flows` and Open vSwitch 3.1's
+    // answers, captured with tcpdump on a ptcp: controller target.
+    ("04040018000000084f4e4600000008fc0000000000000003", false, "ONFT_BUNDLE_CONTROL open atomic,ordered"),
+    ("04040058000000064f4e4600000008fd0000000000000003040e004000000006000000000000000000000000000000000000000000000005ffffffffffffffffffffffff000000000001000c800000040000000100000000", false, "ONFT_BUNDLE_ADD_MESSAGE priority=5,in_port=1"),
+    ("04040018000000084f4e4600000008fc0000000000010000", false, "ONFT_BUNDLE_CONTROL open reply"),
+    ("040400180000000a4f4e4600000008fc0000000000050000", false, "ONFT_BUNDLE_CONTROL commit reply"),
+    ("04010064000000070001000504040058000000074f4e4600000008fd0000000000000003040e00400000000700000000000000000000000000000000fe00000000008000ffffffffffffffffffffffff000000000001000c800000040000000200000000", false, "OFPBRC_EPERM for a bundled table=254 flow_mod"),
+    // Open vSwitch 3.1 to a raw OpenFlow 1.0 client that set the NXM flow
+    // format (NXT_SET_FLOW_FORMAT nxm, SET_CONFIG miss_send_len 0xffff).
+    ("0104005000000000000023200000000e0000000000000042800002010000000002160ec000320016000000000000000000000000000000000000000200020000030c0100000000000100000000000000", false, "NXT_FLOW_REMOVED in_port=2,dl_dst masked (delete)"),
+    ("0104005000000000000023200000000e0000000000000000800002010000000001ab3f00000000110000000000000000000000000000000000000602080000000c010600001402005000000000000000", false, "NXT_FLOW_REMOVED tcp,tp_dst=80 (delete)"),
+    ("0104005800000000000023200000000e0000000000000000000701040000000103b20b800000001a000000000000000000000000000000000000060286dd0001281020010db8000000000000000000000001000000000000", false, "NXT_FLOW_REMOVED table 3 ipv6_dst (hard)"),
 ];
 
 #[test]
@@ -227,6 +239,146 @@ fn of15_oxs_stats_fixtures_mean_what_ovs_printed() {
     assert_eq!((f.duration_sec, f.duration_nsec / 1_000_000), (3, 562));
     assert_eq!((f.idle_timeout, f.hard_timeout), (0, 600));
     assert_eq!((f.packet_count, f.byte_count), (1, 54));
+}
+
+/// What `ovs-ofctl ofp-parse` printed for the captured NXT_FLOW_REMOVED
+/// messages of Open vSwitch 3.1.
+#[test]
+fn nx_flow_removed_fixtures_mean_what_ovs_printed() {
+    let fr = |what: &str| match decode(&fixture(what)).unwrap().1 {
+        OfpMessage::NxFlowRemoved(f) => f,
+        m => panic!("{m:?}"),
+    };
+    // in_port=2,dl_dst=01:00:00:00:00:00/01:00:00:00:00:00 reason=delete
+    // table_id=0 cookie:0x42 duration0.035s idle50 pkts0 bytes0
+    let f = fr("NXT_FLOW_REMOVED in_port=2,dl_dst masked (delete)");
+    assert_eq!(
+        (f.reason, f.table_id, f.cookie, f.priority, f.idle_timeout),
+        (2, 0, 0x42, 0x8000, 50)
+    );
+    assert_eq!((f.duration_sec, f.duration_nsec), (0, 35_000_000));
+    assert_eq!(f.match_.exact(Field::InPort), Some(2));
+    assert_eq!(
+        f.match_.get(Field::EthDst),
+        (0x0100_0000_0000, 0x0100_0000_0000)
+    );
+    // priority=7,ipv6,ipv6_dst=2001:db8::1 reason=hard table_id=3 duration1.062s
+    let f = fr("NXT_FLOW_REMOVED table 3 ipv6_dst (hard)");
+    assert_eq!((f.reason, f.table_id, f.priority), (1, 3, 7));
+    assert_eq!(
+        f.match_.exact(Field::Ipv6Dst),
+        Some(0x2001_0db8_0000_0000_0000_0000_0000_0001)
+    );
+    assert_eq!(f.hard_timeout, 0, "not on the wire");
+    // Table id 0 on the wire: unknown.
+    let mut b = fixture("NXT_FLOW_REMOVED tcp,tp_dst=80 (delete)");
+    b[27] = 0;
+    let OfpMessage::NxFlowRemoved(f) = decode(&b).unwrap().1 else {
+        panic!()
+    };
+    assert_eq!(f.table_id, crate::msg::OFPTT_ALL);
+    // Length errors: short fixed part, match_len past the end, trailing bytes.
+    let short = {
+        let mut t = b[..40].to_vec();
+        t[2..4].copy_from_slice(&40u16.to_be_bytes());
+        t
+    };
+    assert_eq!(decode(&short).unwrap_err(), OfpError::BAD_REQUEST_BAD_LEN);
+    let mut long_match = b.clone();
+    long_match[38..40].copy_from_slice(&0x0100u16.to_be_bytes());
+    assert_eq!(
+        decode(&long_match).unwrap_err(),
+        OfpError::BAD_MATCH_BAD_LEN
+    );
+    let mut trailing = b.clone();
+    trailing.extend_from_slice(&[0; 8]);
+    let l = trailing.len() as u16;
+    trailing[2..4].copy_from_slice(&l.to_be_bytes());
+    assert_eq!(
+        decode(&trailing).unwrap_err(),
+        OfpError::BAD_REQUEST_BAD_LEN
+    );
+}
+
+#[test]
+fn onf_bundle_fixtures() {
+    use crate::msg::{BundleAdd, BundleCtrl};
+    let m = decode(&fixture("ONFT_BUNDLE_CONTROL open atomic,ordered"))
+        .unwrap()
+        .1;
+    assert_eq!(
+        m,
+        OfpMessage::BundleControl(BundleCtrl {
+            bundle_id: 0,
+            type_: 0,
+            flags: 3
+        })
+    );
+    let OfpMessage::BundleAdd(BundleAdd { flags, message, .. }) =
+        decode(&fixture("ONFT_BUNDLE_ADD_MESSAGE priority=5,in_port=1"))
+            .unwrap()
+            .1
+    else {
+        panic!()
+    };
+    assert_eq!(flags, 3);
+    let OfpMessage::FlowMod(fm) = decode(&message).unwrap().1 else {
+        panic!()
+    };
+    assert_eq!((fm.priority, fm.match_.exact(Field::InPort)), (5, Some(1)));
+    let OfpMessage::Error(e) = decode(&fixture("OFPBRC_EPERM for a bundled table=254 flow_mod"))
+        .unwrap()
+        .1
+    else {
+        panic!()
+    };
+    assert_eq!(e.error, OfpError::BAD_REQUEST_EPERM);
+    // ONF bundles exist in OpenFlow 1.3 only (OVS 3.1: OFPBRC_BAD_SUBTYPE);
+    // another experimenter is OFPBRC_BAD_VENDOR; a short body OFPBRC_BAD_LEN.
+    for (h, e) in [
+        (
+            "05040018000000074f4e4600000008fc0000000000000003",
+            OfpError::BAD_REQUEST_BAD_EXP_TYPE,
+        ),
+        (
+            "04040010000000084f4e4600000008ff",
+            OfpError::BAD_REQUEST_BAD_EXP_TYPE,
+        ),
+        (
+            "040400100000000712345678000008fc",
+            OfpError::BAD_REQUEST_BAD_EXPERIMENTER,
+        ),
+        (
+            "04040014000000094f4e4600000008fc00000000",
+            OfpError::BAD_REQUEST_BAD_LEN,
+        ),
+        (
+            "04040018000000094f4e4600000008fd0000000000000003",
+            OfpError::BUNDLE_FAILED_MSG_BAD_LEN,
+        ),
+        (
+            "04040020000000094f4e4600000008fd00000000000000030414000900000009",
+            OfpError::BUNDLE_FAILED_MSG_BAD_LEN,
+        ),
+    ] {
+        assert_eq!(decode(&hx(h)).unwrap_err(), e, "{h}");
+    }
+}
+
+#[test]
+fn nx_role_messages() {
+    // `nx_role_request`: vendor 0x2320, subtype 10 (reply 11), u32 role.
+    let b = encode(1, 3, &OfpMessage::NxRoleRequest(crate::msg::NX_ROLE_SLAVE));
+    assert_eq!(hex::encode(&b), "0104001400000003000023200000000a00000002");
+    let b = encode(4, 3, &OfpMessage::NxRoleReply(crate::msg::NX_ROLE_MASTER));
+    assert_eq!(decode(&b).unwrap().1, OfpMessage::NxRoleReply(1));
+    for bad in [
+        "0104001000000003000023200000000a",
+        "0104001800000003000023200000000a0000000200000000",
+    ] {
+        let bad = hx(bad);
+        assert_eq!(decode(&bad).unwrap_err(), OfpError::BAD_REQUEST_BAD_LEN);
+    }
 }
 
 #[test]
@@ -751,6 +903,12 @@ proptest! {
                 table_id: d, duration_sec: b, duration_nsec: 1, priority: c, idle_timeout: 30, hard_timeout: 0,
                 cookie: a, packet_count: 1, byte_count: 60, idle_age: Some(c % 100), hard_age: None, match_: m,
                 ofpacts: vec![crate::actions::OfpAct::Output { port: 2, max_len: 0 }], ..Default::default() }]) }),
+            OfpMessage::NxFlowRemoved(FlowRemoved {
+                cookie: a, priority: c, reason: d % 4, table_id: d, duration_sec: b, duration_nsec: b / 3,
+                idle_timeout: c ^ 5, hard_timeout: 0, packet_count: a / 7, byte_count: a / 11, match_: m,
+            }),
+            OfpMessage::NxRoleRequest(b % 3),
+            OfpMessage::NxRoleReply(b),
             OfpMessage::NxSetFlowFormat(NXFF_NXM),
             OfpMessage::NxFlowModTableId(d & 1 == 1),
             OfpMessage::NxSetPacketInFormat(NXPIF_NXT_PACKET_IN2),
@@ -796,7 +954,7 @@ proptest! {
                     ofpacts: vec![crate::actions::OfpAct::StripVlan], ..Default::default() }]) }),
             ]);
         }
-        if v >= 5 {
+        if v >= 4 {
             msgs.extend([
                 OfpMessage::BundleControl(BundleCtrl { bundle_id: b, type_: c % 8, flags: 3 }),
                 OfpMessage::BundleAdd(BundleAdd { bundle_id: b, flags: 1, message: encode(v, 9, &OfpMessage::BarrierRequest) }),
