@@ -644,6 +644,7 @@ impl Conn {
         match m {
             OfpMessage::FlowMod(fm) | OfpMessage::NxFlowMod(fm) => {
                 let fm = self.resolve_table(fm);
+                check_bundled_flow_mod(&fm)?;
                 if let Some(b) = self.bundles.get_mut(&ba.bundle_id) {
                     b.msgs.push((ba.message, fm));
                 }
@@ -708,10 +709,11 @@ impl Conn {
         };
         match r {
             Ok(()) => {
+                // Open vSwitch 3.1 answers with flags 0 (observed).
                 let reply = BundleCtrl {
                     bundle_id: id,
                     type_: bc.type_ + 1,
-                    flags: bc.flags,
+                    flags: 0,
                 };
                 self.reply(xid, &OfpMessage::BundleControl(reply)).await
             }
@@ -909,6 +911,28 @@ impl Conn {
             }
         }
     }
+}
+
+/// The checks Open vSwitch makes when a flow_mod is added to a bundle
+/// (`ofproto_flow_mod_init_for_bundle`), so that their errors answer the
+/// BUNDLE_ADD_MESSAGE at once rather than the commit: the hidden table
+/// (OFPBRC_EPERM), match prerequisites (OFPBMC_BAD_PREREQ), and for adds
+/// and modifications the actions against the match and table
+/// (`ofpacts_check_consistency`: OFPBIC_BAD_TABLE_ID, OFPBAC_*). What
+/// depends on the table contents (overlap, table full) is found at commit.
+fn check_bundled_flow_mod(fm: &FlowMod) -> Result<(), OfpError> {
+    if fm.table_id == crate::table::TABLE_HIDDEN {
+        return Err(OfpError::BAD_REQUEST_EPERM);
+    }
+    fm.match_.check_prereqs()?;
+    let is_delete = matches!(
+        fm.command,
+        FlowModCommand::Delete | FlowModCommand::DeleteStrict
+    );
+    if !is_delete && fm.table_id != OFPTT_ALL {
+        crate::table::check_ofpacts(&fm.ofpacts, &fm.match_, fm.table_id)?;
+    }
+    Ok(())
 }
 
 fn mp(body: MultipartReplyBody) -> OfpMessage {

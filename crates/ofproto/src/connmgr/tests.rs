@@ -950,30 +950,52 @@ async fn slow_client_does_not_block_another() {
 
 #[tokio::test]
 async fn bundle_commit_is_all_or_nothing() {
+    // OpenFlow 1.4 bundles, and the same over OpenFlow 1.3 as the ONF
+    // extension (ONFT_BUNDLE_CONTROL / ONFT_BUNDLE_ADD_MESSAGE).
+    for v in [5, 4] {
+        bundle_commit_is_all_or_nothing_in(v).await;
+    }
+}
+
+async fn bundle_commit_is_all_or_nothing_in(v: u8) {
     let s = Setup::new();
-    let mut c = s.open(5).await;
+    let mut c = s.open(v).await;
     let ctrl = |type_| BundleCtrl {
         bundle_id: 9,
         type_,
         flags: 1,
     };
+    // Replies carry flags 0, as Open vSwitch 3.1's.
+    let reply = |type_| {
+        OfpMessage::BundleControl(BundleCtrl {
+            bundle_id: 9,
+            type_,
+            flags: 0,
+        })
+    };
     let add = |xid: u32, fm: FlowMod| {
         OfpMessage::BundleAdd(BundleAdd {
             bundle_id: 9,
             flags: 1,
-            message: codec::encode(5, xid, &OfpMessage::FlowMod(fm)),
+            message: codec::encode(v, xid, &OfpMessage::FlowMod(fm)),
         })
     };
     // Good bundle: both flows appear only at commit.
     c.send(1, &OfpMessage::BundleControl(ctrl(0))).await;
-    assert_eq!(c.recv().await.1, OfpMessage::BundleControl(ctrl(1)));
+    let raw = c.recv_raw().await.unwrap();
+    if v == 4 {
+        // Experimenter message, ONF id, ONFT_BUNDLE_CONTROL (2300).
+        assert_eq!(&raw[..2], &[4, 4]);
+        assert_eq!(&raw[8..16], &[0x4f, 0x4e, 0x46, 0, 0, 0, 0x08, 0xfc]);
+    }
+    assert_eq!(codec::decode(&raw).unwrap().1, reply(1));
     c.send(2, &add(2, tcp_dst_80())).await;
     c.send(3, &add(3, tcp_dst_80())).await;
     c.send(4, &OfpMessage::BarrierRequest).await;
     assert_eq!(c.recv().await.1, OfpMessage::BarrierReply);
     assert!(s.fake.flows.lock().is_empty());
     c.send(5, &OfpMessage::BundleControl(ctrl(4))).await;
-    assert_eq!(c.recv().await.1, OfpMessage::BundleControl(ctrl(5)));
+    assert_eq!(c.recv().await.1, reply(5));
     assert_eq!(s.fake.flows.lock().len(), 2);
 
     // Bad bundle: the failing message's error, then MSG_FAILED; nothing added.
@@ -986,10 +1008,31 @@ async fn bundle_commit_is_all_or_nothing() {
     };
     c.send(8, &add(8, bad.clone())).await;
     let commit = c.send(9, &OfpMessage::BundleControl(ctrl(4))).await;
-    let inner = codec::encode(5, 8, &OfpMessage::FlowMod(bad));
+    let inner = codec::encode(v, 8, &OfpMessage::FlowMod(bad));
     expect_error(&mut c, 8, OfpError::FLOW_MOD_FAILED_OVERLAP, &inner).await;
     expect_error(&mut c, 9, OfpError::BUNDLE_FAILED_MSG_FAILED, &commit).await;
     assert_eq!(s.fake.flows.lock().len(), 2);
+
+    // Errors found when the message is added (as OVS): the add is
+    // answered at once, with the BUNDLE_ADD_MESSAGE as data.
+    let hidden = FlowMod {
+        table_id: 254,
+        ..tcp_dst_80()
+    };
+    let backwards = FlowMod {
+        table_id: 3,
+        ofpacts: vec![OfpAct::GotoTable(2)],
+        ..tcp_dst_80()
+    };
+    for (xid, fm, e) in [
+        (20, hidden, OfpError::BAD_REQUEST_EPERM),
+        (21, backwards, OfpError::BAD_INSTRUCTION_BAD_TABLE_ID),
+    ] {
+        let raw = c.send(xid, &add(xid, fm)).await;
+        expect_error(&mut c, xid, e, &raw).await;
+    }
+    c.send(22, &OfpMessage::BundleControl(ctrl(6))).await;
+    assert_eq!(c.recv().await.1, reply(7));
 
     // Unknown bundle, mismatched inner xid.
     let raw = c.send(10, &OfpMessage::BundleControl(ctrl(4))).await;
@@ -999,7 +1042,7 @@ async fn bundle_commit_is_all_or_nothing() {
     // Discard: an add opens the bundle implicitly; discard drops it.
     c.send(13, &add(13, tcp_dst_80())).await;
     c.send(13, &OfpMessage::BundleControl(ctrl(6))).await;
-    assert_eq!(c.recv().await.1, OfpMessage::BundleControl(ctrl(7)));
+    assert_eq!(c.recv().await.1, reply(7));
     let raw = c.send(14, &OfpMessage::BundleControl(ctrl(4))).await;
     expect_error(&mut c, 14, OfpError::BUNDLE_FAILED_BAD_ID, &raw).await;
     assert_eq!(s.fake.flows.lock().len(), 2);
