@@ -118,6 +118,23 @@ pub async fn write_message<W: AsyncWrite + Unpin>(w: &mut W, v: &Value) -> Resul
 }
 
 /// A reply `{"id":id,"result":result,"error":null}` (the shape ovsdb-server sends).
+/// `v` as compact JSON text with every object's members in name order, as
+/// ovsdb-server writes the `syntax` member of its errors (JSSF_SORT).
+pub fn to_string_sorted(v: &Value) -> String {
+    fn sort(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                Value::Object(keys.into_iter().map(|k| (k.clone(), sort(&m[k]))).collect())
+            }
+            Value::Array(a) => Value::Array(a.iter().map(sort).collect()),
+            other => other.clone(),
+        }
+    }
+    sort(v).to_string()
+}
+
 pub fn reply(id: &Value, result: Value) -> Value {
     json!({"id": id, "result": result, "error": null})
 }

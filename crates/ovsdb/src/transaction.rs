@@ -80,6 +80,18 @@ impl OpError {
     }
 }
 
+/// "unknown column" for column `col` of `row` (a row object) in `table`,
+/// with the row as `syntax`, as ovsdb_row_from_json reports it.
+fn unknown_column(row: &Value, col: &str, table: &str) -> OpError {
+    OpError {
+        syntax: Some(crate::jsonrpc::to_string_sorted(row)),
+        ..OpError::new(
+            "unknown column",
+            format!("No column {col} in table {table}."),
+        )
+    }
+}
+
 impl From<Error> for OpError {
     fn from(e: Error) -> OpError {
         OpError::new(e.rfc7047_name(), e.details())
@@ -105,7 +117,7 @@ impl OpCtx<'_> {
                 self.total,
                 msg
             ),
-            syntax: Some(self.raw.to_string()),
+            syntax: Some(crate::jsonrpc::to_string_sorted(self.raw)),
         }
     }
     fn allow(&self, members: &[&str]) -> Result<(), OpError> {
@@ -281,12 +293,7 @@ fn parse_row(
         .ok_or_else(|| OpError::new("syntax error", format!("row must be an object: {j}")))?;
     let mut out = Vec::with_capacity(o.len());
     for (k, v) in o {
-        let col = ts.column(k).ok_or_else(|| {
-            OpError::new(
-                "unknown column",
-                format!("No column {k} in table {}.", ts.name),
-            )
-        })?;
+        let col = ts.column(k).ok_or_else(|| unknown_column(j, k, &ts.name))?;
         if k.starts_with('_') {
             return Err(OpError::new(
                 if for_update {
@@ -442,7 +449,14 @@ impl Txn<'_> {
                 let rowj = ctx.req("row")?;
                 let vals = {
                     let named = self.named_fn();
-                    parse_row(ts, rowj, &named, true)?
+                    // ovsdb-server names the whole operation as the syntax
+                    // of an immutable-column update.
+                    parse_row(ts, rowj, &named, true).map_err(|mut e| {
+                        if e.details.starts_with("Cannot update immutable") {
+                            e.syntax = Some(crate::jsonrpc::to_string_sorted(ctx.raw));
+                        }
+                        e
+                    })?
                 };
                 let uuids = self.select(&ts.name, &cond);
                 let t = self.work.entry(ts.name.clone()).or_default();
@@ -792,7 +806,7 @@ impl Txn<'_> {
                     return Err(OpError::new(
                         "constraint violation",
                         format!(
-                            "Transaction causes \"{tn}\" table to contain {} rows, greater than the schema-defined limit of {max} row(s).",
+                            "transaction causes \"{tn}\" table to contain {} rows, greater than the schema-defined limit of {max} row(s)",
                             t.rows.len()
                         ),
                     ));
@@ -900,12 +914,7 @@ fn parse_wait_row(
         .ok_or_else(|| OpError::new("syntax error", "row must be an object"))?;
     let mut out = Vec::new();
     for (k, v) in o {
-        let col = ts.column(k).ok_or_else(|| {
-            OpError::new(
-                "unknown column",
-                format!("No column {k} in table {}.", ts.name),
-            )
-        })?;
+        let col = ts.column(k).ok_or_else(|| unknown_column(j, k, &ts.name))?;
         out.push((k.clone(), Datum::from_json(v, &col.type_, named)?));
     }
     Ok(out)
@@ -970,8 +979,8 @@ fn parse_mutation(
         "delete" => Mutator::Delete,
         _ => {
             return Err(OpError::new(
-                "syntax error",
-                format!("Unknown mutator \"{name}\"."),
+                "unknown mutator",
+                format!("No mutator named {name}."),
             ))
         }
     };
@@ -1360,7 +1369,7 @@ pub(crate) mod tests {
         let r = db.transact(std::slice::from_ref(&op));
         assert_eq!(
             r.results,
-            json!([{"error":"syntax error","details":"Parsing ovsdb operation 1 of 1 failed: No table named NoSuch.","syntax":op.to_string()}])
+            json!([{"error":"syntax error","details":"Parsing ovsdb operation 1 of 1 failed: No table named NoSuch.","syntax":crate::jsonrpc::to_string_sorted(&op)}])
         );
         let r = db.transact(&[json!({"op":"select","table":"Bridge","where":[["nope","==",1]]})]);
         assert_eq!(r.error().unwrap()["error"], "unknown column");
