@@ -186,6 +186,30 @@ pub fn if_mac(name: &str) -> io::Result<[u8; 6]> {
     Ok(mac)
 }
 
+/// Brings interface `name` administratively up or down (IFF_UP through
+/// SIOCGIFFLAGS/SIOCSIFFLAGS, as OVS's `netdev_turn_flags_on/off`).
+/// Errors: the ioctl's (ENODEV for no such interface, EPERM…).
+pub fn if_set_up(name: &str, up: bool) -> io::Result<()> {
+    let s = ioctl_sock()?;
+    let mut ifr = ifreq_named(name);
+    // SAFETY: SIOCGIFFLAGS reads the name and writes ifru_flags inside `ifr`.
+    cvt(unsafe { libc::ioctl(s.as_raw_fd(), libc::SIOCGIFFLAGS, &mut ifr) })?;
+    // SAFETY: the kernel filled the flags member of the union.
+    let flags = unsafe { ifr.ifr_ifru.ifru_flags };
+    let want = if up {
+        flags | libc::IFF_UP as libc::c_short
+    } else {
+        flags & !(libc::IFF_UP as libc::c_short)
+    };
+    if want == flags {
+        return Ok(());
+    }
+    ifr.ifr_ifru.ifru_flags = want;
+    // SAFETY: SIOCSIFFLAGS reads the name and flags from `ifr`.
+    cvt(unsafe { libc::ioctl(s.as_raw_fd(), libc::SIOCSIFFLAGS, &ifr) })?;
+    Ok(())
+}
+
 /// `if_nametoindex`; `None` if there is no such interface.
 pub fn if_index(name: &str) -> Option<u32> {
     let c = std::ffi::CString::new(name).ok()?;

@@ -25,7 +25,7 @@ use arc_swap::ArcSwap;
 use datapath::{ControllerUserdata, Datapath, FlowStats, UpcallHandler, Xlated};
 use openflow::msg::{
     AggregateStats, FlowMod, FlowStats as OfFlowStats, FlowStatsRequest, PacketIn, PacketOut,
-    PortDesc, TableStats, NO_BUFFER,
+    PortDesc, PortMod, PortStatus, TableStats, NO_BUFFER,
 };
 use openflow::{Match, OfpError};
 use packet::FlowKey;
@@ -35,9 +35,13 @@ use tokio::sync::broadcast;
 use crate::clock::{Clock, MonotonicClock};
 use crate::config::BridgeConfig;
 use crate::mac_learning::{EthAddr, MacLearning};
+use crate::ofbridge::ConnToken;
 use crate::ofbridge::{AsyncEvent, CtlRegistry, OfBridge};
 use crate::table::valid_output_port;
-use crate::xlate::{self, XBundle, XConfig, XlateParams, OFPP_LOCAL};
+use crate::xlate::{
+    self, PacketInInterest, XBridge, XBundle, XConfig, XPort, XlateParams, OFPPC10_ALL,
+    OFPPC_PORT_DOWN, OFPP_LOCAL, OFPR_IMPLICIT_MISS,
+};
 
 /// Every bridge of the switch; the datapath's upcall handler.
 pub struct Backer {
@@ -122,11 +126,24 @@ impl Backer {
     /// whose VLAN settings changed are flushed (OVS `bundle_flush_macs`).
     /// Bumps the generation unless `bridges` equals the previous
     /// configuration. Tolerates duplicate names/ports (first wins, logged).
+    ///
+    /// Sends OFPT_PORT_STATUS to each surviving bridge's controllers for
+    /// every port added (OFPPR_ADD), removed (OFPPR_DELETE, with its last
+    /// description) or whose description changed (OFPPR_MODIFY: link state,
+    /// admin state, address, speed), as OVS's `update_port` does.
     pub fn reconfigure(&self, bridges: &[BridgeConfig]) {
         let mut last = self.last.lock();
         if last.as_slice() == bridges {
             return;
         }
+        *last = bridges.to_vec();
+        self.apply(&last);
+    }
+
+    /// Builds and installs the snapshot of `bridges` (the caller holds
+    /// `last`, which equals `bridges`), flushes stale MAC entries, applies
+    /// port_mod bits, announces port changes, bumps the generation.
+    fn apply(&self, bridges: &[BridgeConfig]) {
         let old = self.xcfg.load_full();
         let now_ns = self.clock.now_nanos();
         let new = XConfig::with_state(
@@ -154,8 +171,26 @@ impl Backer {
                     .unwrap_or_else(|| Arc::new(OfBridge::new(now_ns)))
             },
         );
+        let mut new = new;
+        for nb in &mut new.bridges {
+            let of = nb.of.clone();
+            let mut pc = of.port_config.lock();
+            pc.retain(|ofport, (name, _)| nb.port(*ofport).is_some_and(|(_, p)| p.name == *name));
+            for (ofport, (_, bits)) in pc.iter() {
+                if let Some(p) = nb.port_mut(*ofport) {
+                    p.config = *bits;
+                }
+            }
+        }
         let new = Arc::new(new);
         self.xcfg.store(new.clone());
+        for nb in &new.bridges {
+            if let Some(ob) = old.bridge(&nb.name) {
+                if Arc::ptr_eq(&ob.of, &nb.of) {
+                    publish_port_changes(ob, nb);
+                }
+            }
+        }
 
         // Flush what no longer holds, now that no new upcall uses `old`.
         let now = self.now();
@@ -179,8 +214,97 @@ impl Backer {
             }
             ml.run(now);
         }
-        *last = bridges.to_vec();
         self.bump();
+    }
+
+    /// OpenFlow port_mod (OpenFlow 1.0 §5.3.3; OVS `update_port_config`):
+    /// changes `pm.config` bits under `pm.mask` of port `pm.port_no`.
+    /// OFPPC_PORT_DOWN brings the interface administratively down or up
+    /// (SIOCSIFFLAGS; a port without a network device, or a failure,
+    /// leaves the bit unchanged, as OVS); the other OFPPC_* bits are kept
+    /// per port until it is removed. A change is announced as
+    /// OFPPR_MODIFY and revalidates the megaflows. `advertise` is ignored.
+    ///
+    /// Errors: OFPPMFC_BAD_PORT (no such bridge or port),
+    /// OFPPMFC_BAD_HW_ADDR, OFPPMFC_BAD_CONFIG (a bit outside OpenFlow
+    /// 1.0's OFPPC_*).
+    pub fn port_mod(&self, bridge: &str, pm: &PortMod) -> Result<(), OfpError> {
+        let mut last = self.last.lock();
+        let cfg = self.xcfg.load_full();
+        let b = cfg
+            .bridge(bridge)
+            .ok_or(OfpError::PORT_MOD_FAILED_BAD_PORT)?;
+        check_port_mod(&port_descs_of(b), pm)?;
+        let Some((_, xp)) = b.port(pm.port_no) else {
+            return Err(OfpError::PORT_MOD_FAILED_BAD_PORT);
+        };
+        let cur = port_config_bits(xp);
+        let mut toggle = (pm.config ^ cur) & pm.mask & OFPPC10_ALL;
+        if toggle & OFPPC_PORT_DOWN != 0 {
+            let up = pm.config & OFPPC_PORT_DOWN == 0;
+            let r = match xp.odp_port {
+                Some(_) => datapath::sys::if_set_up(&xp.name, up).map_err(|e| e.to_string()),
+                None => Err("no network device".to_string()),
+            };
+            match r {
+                Ok(()) => {
+                    for i in last
+                        .iter_mut()
+                        .filter(|bc| bc.name == bridge)
+                        .flat_map(|bc| bc.ports.iter_mut())
+                        .flat_map(|p| p.interfaces.iter_mut())
+                        .filter(|i| i.ofport == pm.port_no && i.name == xp.name)
+                    {
+                        i.admin_up = up;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        "{bridge}: {}: could not bring port {}: {e}",
+                        xp.name,
+                        if up { "up" } else { "down" }
+                    );
+                    toggle &= !OFPPC_PORT_DOWN;
+                }
+            }
+        }
+        let of_bits = toggle & !OFPPC_PORT_DOWN;
+        if of_bits != 0 {
+            let mut pc = b.of.port_config.lock();
+            let e = pc
+                .entry(pm.port_no)
+                .or_insert_with(|| (xp.name.clone(), xp.config));
+            e.1 ^= of_bits;
+        }
+        if toggle != 0 {
+            drop(cfg);
+            self.apply(&last);
+        }
+        Ok(())
+    }
+
+    /// Records what packet-ins connection `conn` of `bridge` can receive
+    /// (see [`PacketInInterest`]); revalidates the megaflows when the
+    /// bridge's union changes. Unknown bridge: ignored.
+    pub fn set_packet_in_interest(
+        &self,
+        bridge: &str,
+        conn: &ConnToken,
+        interest: PacketInInterest,
+    ) {
+        if let Some(of) = self.of_bridge(bridge) {
+            if of.set_packet_in_interest(conn, interest) {
+                self.bump();
+            }
+        }
+    }
+
+    /// What packet-ins some connection of `bridge` wants (default if no
+    /// such bridge).
+    pub fn packet_in_interest(&self, bridge: &str) -> PacketInInterest {
+        self.of_bridge(bridge)
+            .map(|of| of.packet_in_interest())
+            .unwrap_or_default()
     }
 
     /// The text of `ovs-appctl fdb/show BRIDGE`, or `None` if there is no
@@ -250,6 +374,7 @@ impl Backer {
         let now_ns = self.clock.now_nanos();
         let mut changed = false;
         for b in &cfg.bridges {
+            changed |= b.of.purge_listeners();
             changed |= b.ml.lock().run(now);
             let mut removed = Vec::new();
             changed |= b.of.tables.write().expire(now_ns, &mut removed);
@@ -407,49 +532,14 @@ impl Backer {
 
     /// Port descriptions of `bridge` (OFPMP_PORT_DESC, FEATURES_REPLY in
     /// OF1.0), in OpenFlow port order; `None` if no such bridge. Config
-    /// OFPPC_PORT_DOWN (1) when administratively down; state
+    /// OFPPC_PORT_DOWN (1) when administratively down, plus the port_mod
+    /// bits (OFPPC_NO_RECV, NO_FLOOD, NO_FWD, NO_PACKET_IN…); state
     /// OFPPS_LINK_DOWN (1) when the carrier is down, else OFPPS_LIVE (4);
     /// features from the speed (10 Gb/s full duplex copper when unknown, as
     /// OVS reports tap and internal devices); speeds in kb/s.
     pub fn port_descs(&self, bridge: &str) -> Option<Vec<PortDesc>> {
         let cfg = self.xcfg.load();
-        let b = cfg.bridge(bridge)?;
-        let mut out = Vec::new();
-        for &ofport in &b.ofports {
-            let Some((_, p)) = b.port(ofport) else {
-                continue;
-            };
-            let mbps = if p.speed_mbps == 0 {
-                10_000
-            } else {
-                p.speed_mbps
-            };
-            let speed_bit = match mbps {
-                0..=10 => 1 << 1,
-                11..=100 => 1 << 3,
-                101..=1000 => 1 << 5,
-                1001..=10_000 => 1 << 6,
-                10_001..=40_000 => 1 << 7,
-                40_001..=100_000 => 1 << 8,
-                100_001..=1_000_000 => 1 << 9,
-                _ => 1 << 10,
-            };
-            const OFPPF_COPPER: u32 = 1 << 11;
-            out.push(PortDesc {
-                port_no: ofport,
-                hw_addr: p.mac,
-                name: p.name.chars().take(15).collect(),
-                config: if p.admin_up { 0 } else { 1 },
-                state: if p.link_up { 4 } else { 1 },
-                curr: speed_bit | OFPPF_COPPER,
-                advertised: 0,
-                supported: 0,
-                peer: 0,
-                curr_speed: mbps.saturating_mul(1000),
-                max_speed: 0,
-            });
-        }
-        Some(out)
+        Some(port_descs_of(cfg.bridge(bridge)?))
     }
 
     /// A receiver of `bridge`'s asynchronous messages (packet-ins from
@@ -621,6 +711,21 @@ impl Backer {
             return;
         };
         let cfg = self.xcfg.load();
+        if matches!(
+            ud.reason,
+            OFPR_IMPLICIT_MISS | openflow::actions::OFPR_INVALID_TTL
+        ) && ud.recirc_id != 0
+        {
+            // Translated while someone wanted it: if they all left since,
+            // revalidate now so that the megaflow becomes a plain drop.
+            if let Some(c) = self.ctl.get(ud.recirc_id) {
+                if let Some(b) = cfg.bridge(&c.bridge) {
+                    if b.of.purge_listeners() {
+                        self.bump();
+                    }
+                }
+            }
+        }
         let ctx = self.ctl.get(ud.recirc_id);
         let by_port = cfg.odp_to_ofport(key.in_port);
         let (bi, in_port) = match (&ctx, by_port) {
@@ -650,6 +755,113 @@ impl Backer {
             userdata: None,
         };
         b.of.publish(AsyncEvent::PacketIn(pi));
+    }
+}
+
+/// The OFPPC_* bits of a port: OFPPC_PORT_DOWN from its admin state plus
+/// the port_mod bits.
+fn port_config_bits(p: &XPort) -> u32 {
+    p.config | if p.admin_up { 0 } else { OFPPC_PORT_DOWN }
+}
+
+/// The OpenFlow description of one port (see [`Backer::port_descs`]).
+fn port_desc(ofport: u16, p: &XPort) -> PortDesc {
+    let mbps = if p.speed_mbps == 0 {
+        10_000
+    } else {
+        p.speed_mbps
+    };
+    let speed_bit = match mbps {
+        0..=10 => 1 << 1,
+        11..=100 => 1 << 3,
+        101..=1000 => 1 << 5,
+        1001..=10_000 => 1 << 6,
+        10_001..=40_000 => 1 << 7,
+        40_001..=100_000 => 1 << 8,
+        100_001..=1_000_000 => 1 << 9,
+        _ => 1 << 10,
+    };
+    const OFPPF_COPPER: u32 = 1 << 11;
+    PortDesc {
+        port_no: ofport,
+        hw_addr: p.mac,
+        name: p.name.chars().take(15).collect(),
+        config: port_config_bits(p),
+        state: if p.link_up { 4 } else { 1 },
+        curr: speed_bit | OFPPF_COPPER,
+        advertised: 0,
+        supported: 0,
+        peer: 0,
+        curr_speed: mbps.saturating_mul(1000),
+        max_speed: 0,
+    }
+}
+
+/// Descriptions of every port of `b`, in OpenFlow port order.
+fn port_descs_of(b: &XBridge) -> Vec<PortDesc> {
+    b.ofports
+        .iter()
+        .filter_map(|&ofport| b.port(ofport).map(|(_, p)| port_desc(ofport, p)))
+        .collect()
+}
+
+/// The common port_mod checks (OpenFlow 1.5.1 §7.3.4.3) against the
+/// bridge's `ports`: the port must exist (OFPPMFC_BAD_PORT), `hw_addr`
+/// must be its address (OFPPMFC_BAD_HW_ADDR), and the mask may only name
+/// OpenFlow 1.0 OFPPC_* bits (OFPPMFC_BAD_CONFIG).
+pub(crate) fn check_port_mod(ports: &[PortDesc], pm: &PortMod) -> Result<(), OfpError> {
+    let port = ports
+        .iter()
+        .find(|p| p.port_no == pm.port_no)
+        .ok_or(OfpError::PORT_MOD_FAILED_BAD_PORT)?;
+    if port.hw_addr != pm.hw_addr {
+        return Err(OfpError::PORT_MOD_FAILED_BAD_HW_ADDR);
+    }
+    if pm.mask & !OFPPC10_ALL != 0 {
+        return Err(OfpError::PORT_MOD_FAILED_BAD_CONFIG);
+    }
+    Ok(())
+}
+
+/// OFPPR_ADD.
+const OFPPR_ADD: u8 = 0;
+/// OFPPR_DELETE.
+const OFPPR_DELETE: u8 = 1;
+/// OFPPR_MODIFY.
+const OFPPR_MODIFY: u8 = 2;
+
+/// Publishes OFPT_PORT_STATUS for the differences between two snapshots
+/// of one bridge: deletions first, then modifications, then additions,
+/// each in port order. A port whose number now names another interface
+/// is deleted and added.
+fn publish_port_changes(old: &XBridge, new: &XBridge) {
+    let before = port_descs_of(old);
+    let after = port_descs_of(new);
+    let find = |v: &[PortDesc], d: &PortDesc| -> Option<usize> {
+        v.iter()
+            .position(|x| x.port_no == d.port_no && x.name == d.name)
+    };
+    let mut events = Vec::new();
+    for d in &before {
+        if find(&after, d).is_none() {
+            events.push((OFPPR_DELETE, d.clone()));
+        }
+    }
+    for d in &after {
+        if let Some(i) = find(&before, d) {
+            if before[i] != *d {
+                events.push((OFPPR_MODIFY, d.clone()));
+            }
+        }
+    }
+    for d in &after {
+        if find(&before, d).is_none() {
+            events.push((OFPPR_ADD, d.clone()));
+        }
+    }
+    for (reason, desc) in events {
+        new.of
+            .publish(AsyncEvent::PortStatus(PortStatus { reason, desc }));
     }
 }
 

@@ -10,20 +10,31 @@
 //!
 //! Invariants: events go through one bounded `tokio::sync::broadcast`
 //! channel per bridge ([`EVENT_QUEUE_LEN`]); sending never blocks: a slow
-//! receiver loses the oldest events and learns how many (`Lagged`).
+//! receiver loses the oldest events and learns how many (`Lagged`). The
+//! packet-in interest summary ([`OfBridge::packet_in_interest`]) is the
+//! union of the interests of the live registered connections as of the
+//! last registration or purge; a connection is identified (and known to
+//! be alive) by a `Weak` to an object it owns for its whole life.
 //!
 //! Performance: publishing is one broadcast `send` (a short internal
 //! lock); it runs on the slow path (flow_mod, expiry) or on a forwarding
-//! thread for packet-ins (no blocking).
+//! thread for packet-ins (no blocking). Translation reads the interest
+//! summary with one atomic load.
 
+use std::any::Any;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::Weak;
 
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::broadcast;
 
 pub use crate::connmgr::AsyncEvent;
 use crate::table::OfTables;
+use crate::xlate::PacketInInterest;
+
+/// A connection's identity and liveness token (see [`OfBridge::set_packet_in_interest`]).
+pub type ConnToken = Weak<dyn Any + Send + Sync>;
 
 /// Capacity of each bridge's event channel.
 pub const EVENT_QUEUE_LEN: usize = 1024;
@@ -38,6 +49,17 @@ pub struct OfBridge {
     pub events_unheard: AtomicU64,
     /// Packets dropped by `dec_ttl` with a TTL of 0 or 1.
     pub invalid_ttl: AtomicU64,
+    /// OpenFlow-only OFPPC_* bits set by port_mod, by OpenFlow port:
+    /// (interface name, bits). Forgotten when the port goes away.
+    pub port_config: Mutex<HashMap<u16, (String, u32)>>,
+    /// Registered connections and what packet-ins they want.
+    listeners: Mutex<Vec<(ConnToken, PacketInInterest)>>,
+    /// Union of `listeners`' interests (bit 0 table_miss, bit 1 invalid_ttl).
+    interest: AtomicU8,
+}
+
+fn interest_bits(i: PacketInInterest) -> u8 {
+    u8::from(i.table_miss) | u8::from(i.invalid_ttl) << 1
 }
 
 impl OfBridge {
@@ -48,7 +70,55 @@ impl OfBridge {
             events: broadcast::channel(EVENT_QUEUE_LEN).0,
             events_unheard: AtomicU64::new(0),
             invalid_ttl: AtomicU64::new(0),
+            port_config: Mutex::new(HashMap::new()),
+            listeners: Mutex::new(Vec::new()),
+            interest: AtomicU8::new(0),
         }
+    }
+
+    /// What packet-ins some live registered connection wants (one atomic
+    /// load; may still count a connection that closed since the last
+    /// [`OfBridge::purge_listeners`]).
+    pub fn packet_in_interest(&self) -> PacketInInterest {
+        let bits = self.interest.load(Ordering::Acquire);
+        PacketInInterest {
+            table_miss: bits & 1 != 0,
+            invalid_ttl: bits & 2 != 0,
+        }
+    }
+
+    /// Records that connection `conn` (alive while the `Weak` upgrades)
+    /// wants `interest` (the default, nothing, unregisters it). Returns
+    /// whether the bridge's union changed (the caller revalidates).
+    pub fn set_packet_in_interest(&self, conn: &ConnToken, interest: PacketInInterest) -> bool {
+        let mut l = self.listeners.lock();
+        let pos = l.iter().position(|(w, _)| Weak::ptr_eq(w, conn));
+        match (pos, interest == PacketInInterest::default()) {
+            (Some(i), true) => {
+                l.swap_remove(i);
+            }
+            (Some(i), false) => {
+                if l[i].1 == interest {
+                    return false;
+                }
+                l[i].1 = interest;
+            }
+            (None, true) => return false,
+            (None, false) => l.push((conn.clone(), interest)),
+        }
+        self.recompute(&mut l)
+    }
+
+    /// Forgets connections that closed. Returns whether the union changed.
+    pub fn purge_listeners(&self) -> bool {
+        let mut l = self.listeners.lock();
+        self.recompute(&mut l)
+    }
+
+    fn recompute(&self, l: &mut Vec<(ConnToken, PacketInInterest)>) -> bool {
+        l.retain(|(w, _)| w.strong_count() > 0);
+        let bits = l.iter().fold(0, |a, (_, i)| a | interest_bits(*i));
+        self.interest.swap(bits, Ordering::AcqRel) != bits
     }
 
     /// A new receiver of this bridge's events (bounded: a receiver that

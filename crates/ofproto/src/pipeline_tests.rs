@@ -652,3 +652,304 @@ proptest! {
         prop_assert_eq!(a.actions, c.actions);
     }
 }
+
+// ---- Port status, port_mod, table-miss and invalid-TTL packet-ins ----
+
+use crate::ofbridge::ConnToken;
+use crate::xlate::{PacketInInterest, OFPR_IMPLICIT_MISS};
+use openflow::msg::{PortMod, PortStatus};
+
+fn port_events(rx: &mut tokio::sync::broadcast::Receiver<AsyncEvent>) -> Vec<(u8, u16, u32, u32)> {
+    let mut v = Vec::new();
+    while let Ok(ev) = rx.try_recv() {
+        if let AsyncEvent::PortStatus(PortStatus { reason, desc }) = ev {
+            v.push((reason, desc.port_no, desc.config, desc.state));
+        }
+    }
+    v
+}
+
+fn port_mod(b: &Backer, port: u8, config: u32, mask: u32) -> Result<(), openflow::OfpError> {
+    b.port_mod(
+        "br0",
+        &PortMod {
+            port_no: u16::from(port),
+            hw_addr: [0; 6],
+            config,
+            mask,
+            advertise: 0,
+        },
+    )
+}
+
+#[test]
+fn port_status_on_add_modify_delete() {
+    let b = setup();
+    let mut rx = b.subscribe("br0").unwrap();
+    let three = vec![plain("p1", 1, 1), plain("p2", 2, 2), plain("p3", 3, 3)];
+    // Same configuration: nothing.
+    b.reconfigure(&[bridge("br0", three.clone())]);
+    assert_eq!(port_events(&mut rx), vec![]);
+    // p4 added; p2's carrier lost; p3 removed.
+    let mut p2 = plain("p2", 2, 2);
+    p2.interfaces[0].link_up = false;
+    b.reconfigure(&[bridge(
+        "br0",
+        vec![plain("p1", 1, 1), p2, plain("p4", 4, 4)],
+    )]);
+    assert_eq!(
+        port_events(&mut rx),
+        vec![(1, 3, 0, 4), (2, 2, 0, 1), (0, 4, 0, 4)],
+        "DELETE p3 (last state), MODIFY p2 LINK_DOWN, ADD p4 LIVE"
+    );
+    // Deletions come first, then modifications.
+    // Administratively down (e.g. `ip link set p1 down`).
+    let mut p1 = plain("p1", 1, 1);
+    p1.interfaces[0].admin_up = false;
+    p1.interfaces[0].link_up = false;
+    b.reconfigure(&[bridge("br0", vec![p1, plain("p4", 4, 4)])]);
+    assert_eq!(port_events(&mut rx), vec![(1, 2, 0, 1), (2, 1, 1, 1)]);
+}
+
+#[test]
+fn port_mod_bits_steer_flooding_forwarding_and_receiving() {
+    let b = setup();
+    let mut rx = b.subscribe("br0").unwrap();
+    // Default NORMAL flood from p1 goes to p2 and p3.
+    let bcast = key(1, mac(1), BROADCAST, 0);
+    assert_eq!(
+        b.translate(&bcast).actions,
+        vec![DpAction::Output(2), DpAction::Output(3)]
+    );
+    // Errors: unknown port, wrong address, an unknown bit.
+    assert_eq!(
+        port_mod(&b, 9, 0x10, 0x10),
+        Err(openflow::OfpError::PORT_MOD_FAILED_BAD_PORT)
+    );
+    let bad_addr = PortMod {
+        port_no: 2,
+        hw_addr: [1; 6],
+        config: 0x10,
+        mask: 0x10,
+        advertise: 0,
+    };
+    assert_eq!(
+        b.port_mod("br0", &bad_addr),
+        Err(openflow::OfpError::PORT_MOD_FAILED_BAD_HW_ADDR)
+    );
+    assert_eq!(
+        port_mod(&b, 2, 0x80, 0x80),
+        Err(openflow::OfpError::PORT_MOD_FAILED_BAD_CONFIG)
+    );
+    assert_eq!(port_events(&mut rx), vec![]);
+
+    // NO_FLOOD on p2: NORMAL and FLOOD skip it, ALL and unicast do not.
+    let g = b.generation();
+    port_mod(&b, 2, 0x10, 0x10).unwrap();
+    assert!(b.generation() > g, "a config change revalidates");
+    assert_eq!(port_events(&mut rx), vec![(2, 2, 0x10, 4)]);
+    assert_eq!(b.port_descs("br0").unwrap()[1].config, 0x10);
+    assert_eq!(b.translate(&bcast).actions, vec![DpAction::Output(3)]);
+    // The same request again changes nothing and announces nothing.
+    let g = b.generation();
+    port_mod(&b, 2, 0x10, 0x10).unwrap();
+    assert_eq!((b.generation(), port_events(&mut rx)), (g, vec![]));
+    b.upcall(&key(2, mac(2), BROADCAST, 0), &[]); // learn mac(2) on p2
+    assert_eq!(
+        b.translate(&key(1, mac(1), mac(2), 0)).actions,
+        vec![DpAction::Output(2)],
+        "NO_FLOOD does not stop unicast"
+    );
+    add(&b, 0, 10, in_port(3), vec![out(openflow::port::OFPP_FLOOD)]);
+    assert_eq!(
+        b.translate(&key(3, mac(3), mac(9), 0)).actions,
+        vec![DpAction::Output(1)]
+    );
+    add(&b, 0, 10, in_port(3), vec![out(openflow::port::OFPP_ALL)]);
+    assert_eq!(
+        b.translate(&key(3, mac(3), mac(9), 0)).actions,
+        vec![DpAction::Output(1), DpAction::Output(2)]
+    );
+
+    // NO_FWD on p2: nothing at all goes out of it (flood and unicast).
+    port_mod(&b, 2, 0x20, 0x30).unwrap();
+    assert_eq!(port_events(&mut rx), vec![(2, 2, 0x20, 4)]);
+    assert_eq!(
+        b.translate(&key(3, mac(3), mac(9), 0)).actions,
+        vec![DpAction::Output(1)]
+    );
+    assert_eq!(b.translate(&key(1, mac(1), mac(2), 0)).actions, vec![]);
+    port_mod(&b, 2, 0, 0x20).unwrap();
+    assert_eq!(
+        b.translate(&key(1, mac(1), mac(2), 0)).actions,
+        vec![DpAction::Output(2)]
+    );
+
+    // NO_RECV on p1: its input is dropped, though the lookup still counts.
+    port_mod(&b, 1, 0x04, 0x04).unwrap();
+    assert_eq!(b.translate(&bcast).actions, vec![]);
+    b.upcall(&bcast, &[0u8; 60]);
+    let flows = b.flow_stats("br0", &FlowStatsRequest::default()).unwrap();
+    let normal = flows.iter().find(|f| f.priority == 0).unwrap();
+    assert_eq!(
+        normal.packet_count, 2,
+        "p2's broadcast and p1's dropped one"
+    );
+    port_mod(&b, 1, 0, 0x04).unwrap();
+    assert_eq!(
+        b.translate(&bcast).actions,
+        vec![DpAction::Output(2), DpAction::Output(3)]
+    );
+
+    // PORT_DOWN on a port without a network device (a patch port; unit
+    // tests must not touch the host's interfaces): refused silently, as
+    // OVS leaves the bit when netdev_turn_flags fails.
+    b.reconfigure(&[bridge(
+        "br0",
+        vec![
+            plain("p1", 1, 1),
+            plain("p2", 2, 2),
+            patch("p3", 3, "nowhere"),
+        ],
+    )]);
+    port_events(&mut rx);
+    port_mod(&b, 3, 1, 1).unwrap();
+    assert_eq!(b.port_descs("br0").unwrap()[2].config, 0);
+    assert_eq!(port_events(&mut rx), vec![]);
+
+    // The bits survive an unrelated reconfiguration, not the port's removal.
+    port_mod(&b, 3, 0x40, 0x40).unwrap();
+    port_events(&mut rx);
+    b.reconfigure(&[bridge(
+        "br0",
+        vec![
+            plain("p1", 1, 1),
+            plain("p2", 2, 2),
+            plain("p3", 3, 3),
+            plain("p4", 4, 4),
+        ],
+    )]);
+    assert_eq!(b.port_descs("br0").unwrap()[2].config, 0x40);
+    b.reconfigure(&[bridge("br0", vec![plain("p1", 1, 1), plain("p2", 2, 2)])]);
+    b.reconfigure(&[bridge(
+        "br0",
+        vec![plain("p1", 1, 1), plain("p2", 2, 2), plain("p3", 3, 3)],
+    )]);
+    assert_eq!(b.port_descs("br0").unwrap()[2].config, 0);
+}
+
+fn userspace_reasons(x: &datapath::Xlated) -> Vec<u8> {
+    x.actions
+        .iter()
+        .filter_map(|a| match a {
+            DpAction::Userspace { userdata } => {
+                ControllerUserdata::from_userdata(*userdata).map(|u| u.reason)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn table_miss_goes_to_controller_only_when_wanted() {
+    let b = setup();
+    drop_default(&b);
+    assert_eq!(b.translate(&k()).actions, vec![], "nobody listens: drop");
+    let conn: Arc<dyn std::any::Any + Send + Sync> = Arc::new(0u32);
+    let token: ConnToken = Arc::downgrade(&conn);
+    let g = b.generation();
+    let miss = PacketInInterest {
+        table_miss: true,
+        invalid_ttl: false,
+    };
+    b.set_packet_in_interest("br0", &token, miss);
+    assert!(b.generation() > g, "a new interest revalidates");
+    let x = b.upcall(&k(), &[0u8; 60]);
+    assert_eq!(userspace_reasons(&x), vec![OFPR_IMPLICIT_MISS]);
+    let [DpAction::Userspace { userdata }] = x.actions[..] else {
+        panic!("{:?}", x.actions)
+    };
+    let mut rx = b.subscribe("br0").unwrap();
+    b.packet_in(&[5u8; 60], &k(), userdata);
+    let Ok(AsyncEvent::PacketIn(pi)) = rx.try_recv() else {
+        panic!("no packet-in")
+    };
+    assert_eq!(
+        (pi.reason, pi.table_id, pi.cookie, pi.data.len()),
+        (OFPR_IMPLICIT_MISS, 0, 0, 60)
+    );
+    // A miss after goto_table is a miss in that table; after resubmit it
+    // is not (OVS honours table-miss only for lookups that may packet-in).
+    add(&b, 0, 10, in_port(1), vec![OfpAct::GotoTable(3)]);
+    assert_eq!(
+        userspace_reasons(&b.translate(&k())),
+        vec![OFPR_IMPLICIT_MISS]
+    );
+    add(
+        &b,
+        0,
+        10,
+        in_port(1),
+        vec![OfpAct::Resubmit {
+            in_port: None,
+            table: Some(3),
+        }],
+    );
+    assert_eq!(b.translate(&k()).actions, vec![]);
+    // NO_PACKET_IN on the input port: the miss drops.
+    drop_default(&b);
+    let del = FlowMod {
+        command: FlowModCommand::Delete,
+        table_id: openflow::msg::OFPTT_ALL,
+        ..FlowMod::default()
+    };
+    b.flow_mod("br0", &del).unwrap();
+    port_mod(&b, 1, 0x40, 0x40).unwrap();
+    assert_eq!(b.translate(&k()).actions, vec![]);
+    assert_eq!(
+        userspace_reasons(&b.translate(&key(2, mac(2), mac(1), 0))),
+        vec![OFPR_IMPLICIT_MISS]
+    );
+    // The connection goes away: its next miss packet-in revalidates.
+    drop(conn);
+    let g = b.generation();
+    b.packet_in(&[5u8; 60], &k(), userdata);
+    assert!(b.generation() > g);
+    assert_eq!(b.packet_in_interest("br0"), PacketInInterest::default());
+    assert_eq!(b.translate(&key(2, mac(2), mac(1), 0)).actions, vec![]);
+}
+
+#[test]
+fn invalid_ttl_packet_in_only_when_asked() {
+    let b = setup();
+    add(&b, 0, 10, in_port(1), vec![OfpAct::DecTtl, out(2)]);
+    let mut kk = k();
+    kk.nw_ttl = 1;
+    assert_eq!(b.translate(&kk).actions, vec![], "dropped, nothing sent");
+    let conn: Arc<dyn std::any::Any + Send + Sync> = Arc::new(0u32);
+    let token: ConnToken = Arc::downgrade(&conn);
+    b.set_packet_in_interest(
+        "br0",
+        &token,
+        PacketInInterest {
+            table_miss: false,
+            invalid_ttl: true,
+        },
+    );
+    assert_eq!(
+        userspace_reasons(&b.translate(&kk)),
+        vec![openflow::actions::OFPR_INVALID_TTL]
+    );
+    kk.nw_ttl = 2;
+    assert_eq!(
+        b.translate(&kk).actions.last(),
+        Some(&DpAction::Output(2)),
+        "a valid TTL forwards"
+    );
+    // Unregistering (interest back to nothing) revalidates to a drop.
+    let g = b.generation();
+    b.set_packet_in_interest("br0", &token, PacketInInterest::default());
+    assert!(b.generation() > g);
+    kk.nw_ttl = 0;
+    assert_eq!(b.translate(&kk).actions, vec![]);
+}

@@ -185,6 +185,50 @@ pub struct XPort {
     pub link_up: bool,
     /// Speed in Mb/s, 0 = unknown.
     pub speed_mbps: u32,
+    /// OpenFlow-only OFPPC_* bits set by port_mod (all but
+    /// [`OFPPC_PORT_DOWN`], which follows `admin_up`): [`OFPPC_NO_RECV`],
+    /// [`OFPPC_NO_FLOOD`], [`OFPPC_NO_FWD`], [`OFPPC_NO_PACKET_IN`]…
+    pub config: u32,
+}
+
+/// OFPPC_PORT_DOWN: administratively down (OpenFlow 1.0 §5.2.1; same bit in 1.1+).
+pub const OFPPC_PORT_DOWN: u32 = 1 << 0;
+/// OFPPC_NO_STP (OpenFlow 1.0 only): no 802.1D spanning tree on the port.
+pub const OFPPC_NO_STP: u32 = 1 << 1;
+/// OFPPC_NO_RECV: drop every packet received on the port.
+pub const OFPPC_NO_RECV: u32 = 1 << 2;
+/// OFPPC_NO_RECV_STP (OpenFlow 1.0 only): drop received 802.1D STP packets.
+pub const OFPPC_NO_RECV_STP: u32 = 1 << 3;
+/// OFPPC_NO_FLOOD (OpenFlow 1.0 only; OVS honours it in every version):
+/// leave the port out of OFPP_FLOOD and of NORMAL's flooding.
+pub const OFPPC_NO_FLOOD: u32 = 1 << 4;
+/// OFPPC_NO_FWD: drop every packet forwarded to the port.
+pub const OFPPC_NO_FWD: u32 = 1 << 5;
+/// OFPPC_NO_PACKET_IN: no table-miss packet-in for packets received on the port.
+pub const OFPPC_NO_PACKET_IN: u32 = 1 << 6;
+/// Every OpenFlow 1.0 OFPPC_* bit (OVS `OFPPC10_ALL`).
+pub const OFPPC10_ALL: u32 = 0x7f;
+
+/// Internal packet-in reason of a table miss without a table-miss flow
+/// (OVS `OFPR_IMPLICIT_MISS`): sent as OFPR_NO_MATCH, only to OpenFlow
+/// 1.0–1.2 connections (OpenFlow 1.3.5 §5.4: a 1.3 table miss drops).
+/// Never on the wire.
+pub const OFPR_IMPLICIT_MISS: u8 = 7;
+
+/// Which packet-ins some connection of a bridge can receive; translation
+/// emits a datapath `userspace` action for a table miss or an invalid TTL
+/// only when someone wants it, and a drop otherwise (OVS
+/// `connmgr_wants_packet_in_on_miss`, `no_packet_in_rule`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct PacketInInterest {
+    /// Table misses ([`OFPR_IMPLICIT_MISS`]): an OpenFlow 1.0–1.2
+    /// connection with `miss_send_len` > 0 whose async mask allows
+    /// OFPR_NO_MATCH.
+    pub table_miss: bool,
+    /// `dec_ttl` on a TTL of 0 or 1 (OFPR_INVALID_TTL): a connection that
+    /// set OFPC_INVALID_TTL_TO_CONTROLLER (OpenFlow 1.0–1.2) or allows the
+    /// reason in its async config (1.3+).
+    pub invalid_ttl: bool,
 }
 
 /// One port (OVSDB `Port`, OVS `xbundle`) with its VLAN settings resolved
@@ -257,6 +301,7 @@ impl XBundle {
                     admin_up: i.admin_up,
                     link_up: i.link_up,
                     speed_mbps: i.speed_mbps,
+                    config: 0,
                 })
                 .collect(),
         }
@@ -273,6 +318,12 @@ impl XBundle {
     /// difference flushes the port's MAC entries).
     pub fn same_vlan_config(&self, other: &XBundle) -> bool {
         self.vlan_mode == other.vlan_mode && self.vlan == other.vlan && self.trunks == other.trunks
+    }
+
+    /// Whether NORMAL may flood to this port: no member has
+    /// OFPPC_NO_FLOOD (OVS `bundle->floodable`).
+    pub fn floodable(&self) -> bool {
+        self.ifaces.iter().all(|i| i.config & OFPPC_NO_FLOOD == 0)
     }
 
     /// OVS `xbundle_trunks_vlan`.
@@ -370,6 +421,13 @@ impl XBridge {
     pub fn port(&self, ofport: u16) -> Option<(usize, &XPort)> {
         let &(b, i) = self.by_ofport.get(&ofport)?;
         Some((b, &self.bundles[b].ifaces[i]))
+    }
+
+    /// The interface of OpenFlow port `ofport`, mutable (while the
+    /// snapshot is being built).
+    pub fn port_mut(&mut self, ofport: u16) -> Option<&mut XPort> {
+        let &(b, i) = self.by_ofport.get(&ofport)?;
+        self.bundles.get_mut(b)?.ifaces.get_mut(i)
     }
 
     /// The bundle whose MAC-table key is `key`.
@@ -608,7 +666,17 @@ pub fn xlate_with(
             p,
         );
         ctx.trace_bridge(bridge);
-        xlate_pipeline(&mut ctx, bridge, 0, None);
+        let no_recv = cfg.bridges[bridge]
+            .port(ofport)
+            .is_some_and(|(_, p)| p.config & OFPPC_NO_RECV != 0);
+        if no_recv {
+            // OVS `may_receive`: the rule lookup happens (and counts), its
+            // actions do not run.
+            ctx.lookup_only = true;
+            xlate_table(&mut ctx, bridge, 0, false);
+        } else {
+            xlate_pipeline(&mut ctx, bridge, 0, None);
+        }
         if ctx.tracing() {
             ctx.p.final_flow = Some(ctx.flow);
         }
@@ -694,6 +762,9 @@ struct Ctx<'a, 'p> {
     error: bool,
     /// Stop executing actions (dec_ttl on TTL ≤ 1).
     exit: bool,
+    /// The next table lookup only counts: the input port has
+    /// OFPPC_NO_RECV.
+    lookup_only: bool,
     ml_changed: bool,
     /// Table of the rule being executed, and its cookie.
     table_id: u8,
@@ -729,6 +800,7 @@ impl<'a, 'p> Ctx<'a, 'p> {
             resubmits: 0,
             error: false,
             exit: false,
+            lookup_only: false,
             ml_changed: false,
             table_id: 0,
             rule_cookie: 0,
@@ -847,7 +919,7 @@ fn xlate_pipeline(ctx: &mut Ctx<'_, '_>, bridge: usize, table: u8, acts: Option<
     let saved_set = std::mem::take(&mut ctx.action_set);
     match acts {
         Some(a) => execute_list(ctx, bridge, a),
-        None => xlate_table(ctx, bridge, table),
+        None => xlate_table(ctx, bridge, table, true),
     }
     if !ctx.action_set.is_empty() && !ctx.error && !ctx.exit {
         let set = std::mem::take(&mut ctx.action_set);
@@ -861,8 +933,14 @@ fn xlate_pipeline(ctx: &mut Ctx<'_, '_>, bridge: usize, table: u8, acts: Option<
 }
 
 /// Looks the flow up in `table` of `bridge` and executes the winner's
-/// actions and instructions; a miss drops (no controller table-miss).
-fn xlate_table(ctx: &mut Ctx<'_, '_>, bridge: usize, table: u8) {
+/// actions and instructions.
+///
+/// A miss with `honor_miss` (the first lookup, goto_table, output:TABLE;
+/// not resubmit) goes to the controllers when some OpenFlow 1.0–1.2
+/// connection wants table misses and the input port lacks
+/// OFPPC_NO_PACKET_IN (OVS `rule_dpif_lookup_from_table` choosing
+/// `miss_rule`); otherwise it drops (`no_packet_in_rule`).
+fn xlate_table(ctx: &mut Ctx<'_, '_>, bridge: usize, table: u8, honor_miss: bool) {
     let cfg = ctx.cfg;
     let Some(b) = cfg.bridges.get(bridge) else {
         return;
@@ -878,9 +956,28 @@ fn xlate_table(ctx: &mut Ctx<'_, '_>, bridge: usize, table: u8) {
             ctx.p.now_ns,
         )
     };
+    let lookup_only = std::mem::take(&mut ctx.lookup_only);
     let Some(hit) = hit else {
         if ctx.tracing() {
             ctx.line(0, &format!("{table:2}. No match."));
+        }
+        let in_port = ctx.flow.in_port();
+        let to_controller = honor_miss
+            && !lookup_only
+            && b.of.packet_in_interest().table_miss
+            && b.port(in_port)
+                .is_none_or(|(_, p)| p.config & OFPPC_NO_PACKET_IN == 0);
+        if to_controller {
+            if ctx.tracing() {
+                ctx.line(4, "controller(reason=no_match)");
+            }
+            let (saved_table, saved_cookie) = (ctx.table_id, ctx.rule_cookie);
+            ctx.table_id = table;
+            ctx.rule_cookie = 0;
+            compose_controller(ctx, bridge, OFPR_IMPLICIT_MISS, 0, u16::MAX);
+            ctx.table_id = saved_table;
+            ctx.rule_cookie = saved_cookie;
+        } else if ctx.tracing() {
             ctx.line(4, "drop");
         }
         return;
@@ -900,6 +997,10 @@ fn xlate_table(ctx: &mut Ctx<'_, '_>, bridge: usize, table: u8) {
         if hit.ofpacts.is_empty() {
             ctx.line(4, "drop");
         }
+    }
+    if lookup_only {
+        ctx.note("OFPPC_NO_RECV set on the input port, dropping");
+        return;
     }
     let (saved_table, saved_cookie) = (ctx.table_id, ctx.rule_cookie);
     ctx.table_id = table;
@@ -1041,12 +1142,21 @@ fn execute_one(ctx: &mut Ctx<'_, '_>, bridge: usize, a: &OfpAct, last: bool) {
             if ctx.flow.key.nw_ttl > 1 {
                 ctx.flow.key.nw_ttl -= 1;
             } else {
-                // OVS sends an invalid-TTL packet-in to controllers that
-                // asked for one; oxvs counts and drops.
-                ctx.cfg.bridges[bridge]
-                    .of
-                    .invalid_ttl
+                // OVS `compose_dec_ttl`: an invalid-TTL packet-in to the
+                // controllers that asked for one (only then a userspace
+                // action: nobody asking means a plain drop), and stop.
+                let of = &ctx.cfg.bridges[bridge].of;
+                of.invalid_ttl
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if of.packet_in_interest().invalid_ttl {
+                    compose_controller(
+                        ctx,
+                        bridge,
+                        openflow::actions::OFPR_INVALID_TTL,
+                        0,
+                        u16::MAX,
+                    );
+                }
                 ctx.note("TTL exceeded, dropping");
                 ctx.exit = true;
             }
@@ -1082,7 +1192,7 @@ fn execute_one(ctx: &mut Ctx<'_, '_>, bridge: usize, a: &OfpAct, last: bool) {
         }
         OfpAct::GotoTable(t) => {
             if *t > ctx.table_id {
-                xlate_table(ctx, bridge, *t);
+                xlate_table(ctx, bridge, *t, true);
             }
         }
         _ => ctx.note("unsupported action, ignored"),
@@ -1142,7 +1252,7 @@ fn xlate_resubmit(
     if deeper {
         ctx.indent += 1;
     }
-    xlate_table(ctx, bridge, table);
+    xlate_table(ctx, bridge, table, false);
     if deeper {
         ctx.indent -= 1;
     }
@@ -1156,9 +1266,12 @@ fn xlate_output(ctx: &mut Ctx<'_, '_>, bridge: usize, port: u16, max_len: u16) {
     match port {
         OFPP_NORMAL => xlate_normal(ctx, bridge),
         OFPP_FLOOD | OFPP_ALL => {
-            let ports = &ctx.cfg.bridges[bridge].ofports;
-            for &p in ports {
-                if p != in_port {
+            let b = &ctx.cfg.bridges[bridge];
+            for &p in &b.ofports {
+                let no_flood = port == OFPP_FLOOD
+                    && b.port(p)
+                        .is_some_and(|(_, x)| x.config & OFPPC_NO_FLOOD != 0);
+                if p != in_port && !no_flood {
                     compose_output(ctx, bridge, p);
                     if ctx.error {
                         return;
@@ -1173,7 +1286,7 @@ fn xlate_output(ctx: &mut Ctx<'_, '_>, bridge: usize, port: u16, max_len: u16) {
         OFPP_TABLE => {
             if ctx.depth < MAX_DEPTH {
                 ctx.depth += 1;
-                xlate_table(ctx, bridge, 0);
+                xlate_table(ctx, bridge, 0, true);
                 ctx.depth -= 1;
             }
         }
@@ -1346,6 +1459,10 @@ fn compose_output(ctx: &mut Ctx<'_, '_>, bridge: usize, ofport: u16) {
     let Some((_, port)) = cfg.bridges[bridge].port(ofport) else {
         return;
     };
+    if port.config & OFPPC_NO_FWD != 0 {
+        ctx.note("OFPPC_NO_FWD set, skipping output");
+        return;
+    }
     if let Some(peer) = port.peer {
         patch_output(ctx, peer);
     } else if let Some(odp) = port.odp_port {
@@ -1376,7 +1493,14 @@ fn patch_output(ctx: &mut Ctx<'_, '_>, peer: PeerRef) {
     ctx.flow.regs = [0; openflow::flow::FLOW_N_REGS];
     ctx.indent += 1;
     ctx.trace_bridge(peer.bridge);
-    xlate_pipeline(ctx, peer.bridge, 0, None);
+    let no_recv = ctx.cfg.bridges[peer.bridge]
+        .port(peer.ofport)
+        .is_some_and(|(_, p)| p.config & OFPPC_NO_RECV != 0);
+    if no_recv {
+        ctx.note("OFPPC_NO_RECV set on the peer, dropping");
+    } else {
+        xlate_pipeline(ctx, peer.bridge, 0, None);
+    }
     ctx.indent -= 1;
     ctx.flow = saved;
     ctx.table_id = saved_table;
@@ -1478,7 +1602,7 @@ fn xlate_normal(ctx: &mut Ctx<'_, '_>, bridge: usize) {
         None => {
             ctx.note("no learned MAC for destination, flooding");
             for (i, out) in b.bundles.iter().enumerate() {
-                if i != in_bundle_idx && out.includes_vlan(vlan) {
+                if i != in_bundle_idx && out.includes_vlan(vlan) && out.floodable() {
                     output_normal(ctx, bridge, i, vlan, pcp);
                     if ctx.error {
                         return;

@@ -44,6 +44,8 @@ struct OpenIface {
     ofport: u16,
     error: Option<String>,
     peer: Option<String>,
+    /// (admin up, link up) as last handed to ofproto, to notice changes.
+    link: Option<(bool, bool)>,
 }
 
 /// The running switch's configuration state.
@@ -320,6 +322,7 @@ impl Reconciler {
                     } else {
                         None
                     },
+                    link: None,
                 },
             );
         }
@@ -393,6 +396,9 @@ impl Reconciler {
                         patch_peer: open.peer.clone(),
                         ..InterfaceConfig::default()
                     };
+                    if let Some(o) = self.ifaces.get_mut(&ic.name) {
+                        o.link = info.as_ref().map(|i| (i.admin_up, i.link_up));
+                    }
                     if let Some(i) = info {
                         ic.mac = parse_mac(&i.mac).unwrap_or_default();
                         ic.admin_up = i.admin_up;
@@ -494,7 +500,13 @@ impl Reconciler {
             .ifaces
             .values()
             .any(|o| o.odp_port.is_none() && o.type_ != "patch");
-        if retry {
+        // A link or admin state change (carrier lost, `ip link set down`,
+        // an OFPPC_PORT_DOWN port_mod) updates ofproto, which announces it
+        // with OFPT_PORT_STATUS.
+        let link_changed = self.ifaces.iter().any(|(name, o)| {
+            o.link.is_some() && o.link != iface_info(name).map(|i| (i.admin_up, i.link_up))
+        });
+        if retry || link_changed {
             return self.reconfigure(db);
         }
         let empty = Table::default();

@@ -70,9 +70,28 @@ const OFPBF_KNOWN: u16 = 3;
 /// Default miss_send_len of a primary connection (OFP_DEFAULT_MISS_SEND_LEN).
 const DEFAULT_MISS_SEND_LEN: u16 = 128;
 
-/// State shared by every connection of one bridge: master election.
+/// OFPTMPEF_OTHER | IMPORTANCE | LIFETIME: the eviction flags Open vSwitch
+/// reports for every table (OVS `OFPROTO_EVICTION_FLAGS`).
+const EVICTION_FLAGS: u32 = 7;
+
+/// A table's settings from OFPT_TABLE_MOD (OpenFlow 1.4.1 §7.3.3), as OVS
+/// keeps them in `struct oftable`; reported by OFPMP_TABLE_DESC.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct TableConfig {
+    /// OFPTC_EVICTION set by a controller. (oxvs tables have no flow limit,
+    /// so nothing is ever evicted.)
+    eviction: bool,
+    /// Vacancy events on, with (vacancy_down, vacancy_up) in percent.
+    /// (No table ever fills, so no OFPT_TABLE_STATUS is sent.)
+    vacancy: Option<(u8, u8)>,
+}
+
+/// State shared by every connection of one bridge: master election and
+/// table settings.
 #[derive(Debug, Default)]
 pub struct BridgeShared {
+    /// Tables whose settings differ from the defaults, by table id.
+    tables: Mutex<HashMap<u8, TableConfig>>,
     /// Highest generation_id seen in a MASTER/SLAVE role request.
     max_generation: Mutex<Option<u64>>,
     /// Every live connection's role cell (to demote the old master).
@@ -418,6 +437,20 @@ impl Conn {
             }
             OfpMessage::SetConfig(c) => {
                 self.config = c;
+                // OVS `handle_set_config`: in OpenFlow 1.0–1.2 the
+                // invalid-TTL flag sets or clears OFPR_INVALID_TTL in an
+                // explicit async configuration (the default has it off and
+                // follows the flag).
+                if self.version <= OFP12_VERSION {
+                    if let Some(a) = self.async_cfg.as_mut() {
+                        let bit = 1 << openflow::actions::OFPR_INVALID_TTL;
+                        if c.flags & super::ops::OFPC_INVALID_TTL_TO_CONTROLLER != 0 {
+                            a.packet_in_mask[0] |= bit;
+                        } else {
+                            a.packet_in_mask[0] &= !bit;
+                        }
+                    }
+                }
                 Ok(())
             }
             OfpMessage::FlowMod(fm) | OfpMessage::NxFlowMod(fm) => {
@@ -505,6 +538,10 @@ impl Conn {
             OfpMessage::SetAsync(cfg) => {
                 self.async_cfg = Some(cfg);
                 Ok(())
+            }
+            OfpMessage::TableMod(tm) => {
+                let r = self.check_not_slave().and_then(|_| self.table_mod(&tm));
+                self.result(raw, r).await
             }
             OfpMessage::BundleControl(bc) => self.bundle_control(xid, raw, bc).await,
             OfpMessage::BundleAdd(ba) => {
@@ -618,6 +655,78 @@ impl Conn {
             _ => return Err(OfpError::ROLE_REQUEST_FAILED_BAD_ROLE),
         }
         Ok(self.role())
+    }
+
+    /// OFPT_TABLE_MOD as OVS 3.1 `table_mod`: table 254 is read-only
+    /// (OFPTMFC_EPERM), 0xff means every table below it. OpenFlow 1.3
+    /// carries no setting OVS uses (its config bits are deprecated), so it
+    /// only gets those checks. In 1.4+ the config sets eviction and vacancy
+    /// events; an eviction property overrides the eviction bit, and, as in
+    /// OVS 3.1 (which parses it into the on/off setting), only the values
+    /// 1 (on) and 2 (off) change anything.
+    fn table_mod(&self, tm: &TableMod) -> Result<(), OfpError> {
+        if tm.table_id == crate::table::TABLE_HIDDEN {
+            return Err(OfpError::TABLE_MOD_FAILED_EPERM);
+        }
+        if self.version < OFP14_VERSION {
+            return Ok(());
+        }
+        let eviction = match tm.eviction_flags {
+            None => Some(tm.config & OFPTC14_EVICTION != 0),
+            Some(1) => Some(true),
+            Some(2) => Some(false),
+            Some(_) => None,
+        };
+        let vacancy = (tm.config & OFPTC14_VACANCY_EVENTS != 0).then(|| {
+            tm.vacancy
+                .map_or((0, 0), |v| (v.vacancy_down, v.vacancy_up))
+        });
+        let ids = if tm.table_id == OFPTT_ALL {
+            0..crate::table::TABLE_HIDDEN
+        } else {
+            tm.table_id..tm.table_id + 1
+        };
+        let mut tables = self.ctx.shared.tables.lock();
+        for id in ids {
+            let t = tables.entry(id).or_default();
+            if let Some(e) = eviction {
+                t.eviction = e;
+            }
+            t.vacancy = vacancy;
+            if *t == TableConfig::default() {
+                tables.remove(&id);
+            }
+        }
+        Ok(())
+    }
+
+    /// OFPMP_TABLE_DESC entries for tables `0..n` (OVS `query_tables_desc`):
+    /// config bits, the eviction flags, and the vacancy property when
+    /// vacancy events are on (current vacancy 100%: no table has a limit).
+    fn table_descs(&self, n: u8) -> Vec<TableDesc> {
+        let tables = self.ctx.shared.tables.lock();
+        (0..n)
+            .map(|id| {
+                let t = tables.get(&id).copied().unwrap_or_default();
+                let mut config = 0;
+                if t.eviction {
+                    config |= OFPTC14_EVICTION;
+                }
+                if t.vacancy.is_some() {
+                    config |= OFPTC14_VACANCY_EVENTS;
+                }
+                TableDesc {
+                    table_id: id,
+                    config,
+                    eviction_flags: Some(EVICTION_FLAGS),
+                    vacancy: t.vacancy.map(|(vacancy_down, vacancy_up)| TableVacancy {
+                        vacancy_down,
+                        vacancy_up,
+                        vacancy: 100,
+                    }),
+                }
+            })
+            .collect()
     }
 
     fn bundle_add(&mut self, xid: u32, ba: BundleAdd) -> Result<(), OfpError> {
@@ -769,6 +878,15 @@ impl Conn {
                         .await;
                 }
             }
+            R::TableDesc => {
+                let n = ops
+                    .table_stats(bridge)
+                    .map(|t| t.len().min(usize::from(features::N_TABLES)) as u8)
+                    .unwrap_or(features::N_TABLES);
+                return self
+                    .send_parts(xid, self.table_descs(n), B::TableDesc)
+                    .await;
+            }
             R::PortStats { port_no } => match ops.port_stats(bridge, port_no) {
                 Some(p) => return self.send_parts(xid, p, B::PortStats).await,
                 None => Err(no_bridge),
@@ -847,9 +965,29 @@ impl Conn {
         Ok(())
     }
 
-    /// Whether this connection wants asynchronous messages at all.
+    /// Whether this connection wants asynchronous messages at all. Also
+    /// keeps the switch informed of the packet-ins this connection can
+    /// receive (called after every request, so SET_CONFIG, SET_ASYNC and
+    /// role changes all count; cheap when nothing changed), identified by
+    /// its role cell, which lives as long as the connection.
     fn wants_async(&self) -> bool {
-        self.version != 0 && !(self.ctx.kind == ConnKind::Service && self.config.miss_send_len == 0)
+        let on = self.version != 0
+            && !(self.ctx.kind == ConnKind::Service && self.config.miss_send_len == 0);
+        let interest = super::ops::PacketInSettings {
+            async_on: on,
+            version: self.version,
+            miss_send_len: self.config.miss_send_len,
+            flags: self.config.flags,
+            explicit: self.async_cfg,
+            effective: self.async_config(),
+            slave: self.role() == ROLE_SLAVE,
+        }
+        .interest();
+        let token: super::ops::ConnToken = Arc::downgrade(&self.role) as _;
+        self.ctx
+            .ops
+            .set_packet_in_interest(&self.ctx.bridge, &token, interest);
+        on
     }
 
     /// Encodes and queues an asynchronous event if this connection's
@@ -863,8 +1001,19 @@ impl Conn {
         let wanted = |mask: [u32; 2], reason: u8| reason < 32 && mask[slot] & (1 << reason) != 0;
         let msg = match ev {
             AsyncEvent::PacketIn(mut pi) => {
-                if !wanted(cfg.packet_in_mask, pi.reason) {
-                    return;
+                let settings = super::ops::PacketInSettings {
+                    async_on: true,
+                    version: self.version,
+                    miss_send_len: self.config.miss_send_len,
+                    flags: self.config.flags,
+                    explicit: self.async_cfg,
+                    effective: cfg,
+                    slave: slot == 1,
+                };
+                // Internal reasons (implicit table miss) become wire ones.
+                match settings.wire_reason(pi.reason) {
+                    Some(r) => pi.reason = r,
+                    None => return,
                 }
                 if pi.reason == 0 {
                     // OFPR_NO_MATCH: cut to miss_send_len (0xffff = whole).

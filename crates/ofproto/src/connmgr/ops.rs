@@ -17,6 +17,8 @@ use openflow::OfpError;
 use parking_lot::Mutex;
 use tokio::sync::broadcast;
 
+pub use crate::ofbridge::ConnToken;
+pub use crate::xlate::{PacketInInterest, OFPR_IMPLICIT_MISS};
 use crate::Backer;
 
 /// An asynchronous event of one bridge, relayed to every eligible
@@ -82,6 +84,15 @@ pub trait SwitchOps: Send + Sync + 'static {
 
     /// Changes a port's configuration bits (OFPPC_*). Errors: OFPPMFC_*.
     fn port_mod(&self, bridge: &str, pm: &PortMod) -> Result<(), OfpError>;
+
+    /// Records what packet-ins connection `conn` (alive while the `Weak`
+    /// upgrades) can receive, so that translation sends table misses and
+    /// invalid-TTL packets to userspace only when someone wants them.
+    /// Called by a connection whenever its settings may have changed;
+    /// cheap when nothing changed. The default ignores it.
+    fn set_packet_in_interest(&self, bridge: &str, conn: &ConnToken, interest: PacketInInterest) {
+        let _ = (bridge, conn, interest);
+    }
 
     /// Executes a packet_out on `bridge`. Errors: the OpenFlow error.
     fn packet_out(&self, bridge: &str, po: &PacketOut) -> Result<(), OfpError>;
@@ -279,7 +290,12 @@ impl SwitchOps for BackerOps {
     }
 
     fn port_mod(&self, bridge: &str, pm: &PortMod) -> Result<(), OfpError> {
-        port_mod_check(self.port_descs(bridge), pm)
+        self.touched();
+        self.backer.port_mod(bridge, pm)
+    }
+
+    fn set_packet_in_interest(&self, bridge: &str, conn: &ConnToken, interest: PacketInInterest) {
+        self.backer.set_packet_in_interest(bridge, conn, interest);
     }
 
     fn packet_out(&self, bridge: &str, po: &PacketOut) -> Result<(), OfpError> {
@@ -319,20 +335,170 @@ impl SwitchOps for BackerOps {
 }
 
 /// The common port_mod checks (OpenFlow 1.5.1 §7.3.4.3): the port must
-/// exist (OFPPMFC_BAD_PORT) and have `hw_addr` (OFPPMFC_BAD_HW_ADDR). A
-/// request that changes no bit (`mask` 0) is a no-op; changing
-/// configuration bits is not implemented and answers OFPPMFC_EPERM.
+/// exist (OFPPMFC_BAD_PORT), have `hw_addr` (OFPPMFC_BAD_HW_ADDR), and the
+/// mask may only name OpenFlow 1.0 OFPPC_* bits (OFPPMFC_BAD_CONFIG).
+/// Applying the change is [`Backer::port_mod`]; test fakes use this alone.
+#[cfg(test)]
 pub fn port_mod_check(ports: Option<Vec<PortDesc>>, pm: &PortMod) -> Result<(), OfpError> {
     let ports = ports.ok_or(OfpError::PORT_MOD_FAILED_BAD_PORT)?;
-    let port = ports
-        .iter()
-        .find(|p| p.port_no == pm.port_no)
-        .ok_or(OfpError::PORT_MOD_FAILED_BAD_PORT)?;
-    if port.hw_addr != pm.hw_addr {
-        return Err(OfpError::PORT_MOD_FAILED_BAD_HW_ADDR);
+    crate::backer::check_port_mod(&ports, pm)
+}
+
+/// OFPC_INVALID_TTL_TO_CONTROLLER, a SET_CONFIG flag of OpenFlow 1.1 and
+/// 1.2 (§A.3.2) that OVS also honours in 1.0: send packets whose TTL
+/// `dec_ttl` found invalid to this controller.
+pub const OFPC_INVALID_TTL_TO_CONTROLLER: u16 = 1 << 2;
+
+/// Table misses go to controllers only up to OpenFlow 1.2 (OpenFlow 1.3.5
+/// §5.4 makes a miss without a table-miss flow a drop).
+use openflow::msg::OFP12_VERSION;
+
+/// What one connection's settings say about packet-ins (OVS
+/// `ofconn_receives_async_msg`, `ofconn_wants_packet_in_on_miss`).
+#[derive(Clone, Copy, Debug)]
+pub struct PacketInSettings {
+    /// Whether the connection takes asynchronous messages at all (a
+    /// service connection does only with `miss_send_len` > 0).
+    pub async_on: bool,
+    /// Negotiated wire version.
+    pub version: u8,
+    /// SET_CONFIG `miss_send_len`.
+    pub miss_send_len: u16,
+    /// SET_CONFIG flags (OFPC_*).
+    pub flags: u16,
+    /// The async configuration set with SET_ASYNC, if any.
+    pub explicit: Option<openflow::msg::AsyncConfig>,
+    /// The effective async configuration (explicit or defaults).
+    pub effective: openflow::msg::AsyncConfig,
+    /// Whether the connection's role is slave.
+    pub slave: bool,
+}
+
+impl PacketInSettings {
+    fn mask(&self) -> u32 {
+        self.effective.packet_in_mask[usize::from(self.slave)]
     }
-    if pm.mask & (pm.config ^ port.config) != 0 {
-        return Err(OfpError::PORT_MOD_FAILED_EPERM);
+
+    /// OFPR_INVALID_TTL is off by default (OVS `ofputil_async_cfg_default`):
+    /// on with OFPC_INVALID_TTL_TO_CONTROLLER (OpenFlow 1.0–1.2) or when an
+    /// explicit async configuration allows it.
+    fn invalid_ttl(&self) -> bool {
+        let slot = usize::from(self.slave);
+        match self.explicit {
+            Some(c) => c.packet_in_mask[slot] & (1 << openflow::actions::OFPR_INVALID_TTL) != 0,
+            None => {
+                self.version <= OFP12_VERSION
+                    && !self.slave
+                    && self.flags & OFPC_INVALID_TTL_TO_CONTROLLER != 0
+            }
+        }
     }
-    Ok(())
+
+    /// The packet-ins translation must produce for this connection.
+    pub fn interest(&self) -> PacketInInterest {
+        if !self.async_on {
+            return PacketInInterest::default();
+        }
+        PacketInInterest {
+            table_miss: self.version <= OFP12_VERSION
+                && self.miss_send_len > 0
+                && self.mask() & 1 != 0,
+            invalid_ttl: self.invalid_ttl(),
+        }
+    }
+
+    /// The OFPR_* reason to send a packet-in of internal reason `reason`
+    /// with, or `None` if this connection must not get it: a table miss
+    /// without a table-miss flow ([`OFPR_IMPLICIT_MISS`]) only to OpenFlow
+    /// 1.0–1.2 connections with `miss_send_len` > 0, as OFPR_NO_MATCH;
+    /// OFPR_INVALID_TTL only when asked for; other reasons by the async
+    /// mask.
+    pub fn wire_reason(&self, reason: u8) -> Option<u8> {
+        if !self.async_on {
+            return None;
+        }
+        match reason {
+            OFPR_IMPLICIT_MISS => self.interest().table_miss.then_some(0),
+            openflow::actions::OFPR_INVALID_TTL => self.invalid_ttl().then_some(reason),
+            r if r < 32 && self.mask() & (1 << r) != 0 => Some(r),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod packet_in_settings_tests {
+    use super::*;
+    use openflow::actions::{OFPR_ACTION, OFPR_INVALID_TTL, OFPR_NO_MATCH};
+    use openflow::msg::AsyncConfig;
+
+    const DEFAULT: AsyncConfig = AsyncConfig {
+        packet_in_mask: [0x7, 0],
+        port_status_mask: [0x7, 0x7],
+        flow_removed_mask: [0xf, 0],
+    };
+
+    fn settings(version: u8, miss_send_len: u16, flags: u16) -> PacketInSettings {
+        PacketInSettings {
+            async_on: true,
+            version,
+            miss_send_len,
+            flags,
+            explicit: None,
+            effective: DEFAULT,
+            slave: false,
+        }
+    }
+
+    #[test]
+    fn table_miss_only_up_to_openflow_1_2_with_miss_send_len() {
+        for (version, len, want) in [
+            (1, 128, true),
+            (3, 1, true),
+            (1, 0, false),
+            (4, 128, false),
+            (6, 128, false),
+        ] {
+            let s = settings(version, len, 0);
+            assert_eq!(s.interest().table_miss, want, "version {version} len {len}");
+            assert_eq!(
+                s.wire_reason(OFPR_IMPLICIT_MISS),
+                want.then_some(OFPR_NO_MATCH)
+            );
+            // Explicit no_match/action packet-ins follow the mask in every version.
+            assert_eq!(s.wire_reason(OFPR_NO_MATCH), Some(OFPR_NO_MATCH));
+            assert_eq!(s.wire_reason(OFPR_ACTION), Some(OFPR_ACTION));
+        }
+        let mut s = settings(1, 128, 0);
+        s.effective.packet_in_mask = [0x2, 0];
+        assert!(!s.interest().table_miss, "the async mask forbids no_match");
+        s.async_on = false;
+        assert_eq!(s.wire_reason(OFPR_ACTION), None);
+        assert_eq!(s.interest(), PacketInInterest::default());
+    }
+
+    #[test]
+    fn invalid_ttl_needs_the_flag_or_an_explicit_mask() {
+        let flag = OFPC_INVALID_TTL_TO_CONTROLLER;
+        assert_eq!(settings(1, 128, 0).wire_reason(OFPR_INVALID_TTL), None);
+        assert_eq!(
+            settings(1, 128, flag).wire_reason(OFPR_INVALID_TTL),
+            Some(OFPR_INVALID_TTL)
+        );
+        assert!(settings(3, 128, flag).interest().invalid_ttl);
+        assert!(
+            !settings(4, 128, flag).interest().invalid_ttl,
+            "no such flag in 1.3"
+        );
+        let mut s = settings(4, 128, 0);
+        s.explicit = Some(AsyncConfig {
+            packet_in_mask: [1 << OFPR_INVALID_TTL, 0],
+            ..DEFAULT
+        });
+        s.effective = s.explicit.unwrap();
+        assert!(s.interest().invalid_ttl);
+        assert_eq!(s.wire_reason(OFPR_INVALID_TTL), Some(OFPR_INVALID_TTL));
+        s.slave = true;
+        assert!(!s.interest().invalid_ttl, "slave mask is empty");
+    }
 }
