@@ -128,6 +128,87 @@ pub fn format_flow(f: &Flow) -> String {
     format_match(&m)
 }
 
+/// A received Ethernet frame as OVS's `ofp_packet_to_string` prints it
+/// (the line `ovs-ofctl monitor` shows under a packet-in): the fields
+/// `flow_extract` finds, in [`format_flow`]'s form (no `in_port`: the frame
+/// alone has none), then the L4 checksum in hex when the transport header
+/// is complete: ` tcp_csum:`, ` udp_csum:`, ` sctp_csum:`, ` icmp_csum:` or
+/// ` icmp6_csum:`; newline-terminated. E.g. `icmp,vlan_tci=0x0000,…,
+/// icmp_type=8,icmp_code=0 icmp_csum:ba0`.
+///
+/// A frame the datapath would drop as malformed (e.g. truncated by a
+/// controller action's `max_len` inside its IP header) shows what OVS's
+/// parser keeps in that case: the Ethernet and VLAN fields only.
+pub fn packet_to_string(frame: &[u8]) -> String {
+    use packet::extract::extract_with_layers;
+    let (key, layers) = match extract_with_layers(frame, 0) {
+        Ok(x) => x,
+        Err(_) => (l2_only(frame), Default::default()),
+    };
+    let flow = Flow::from_key(&key, 0);
+    let mut s = format_flow(&flow);
+    if let Some(l4) = layers.l4_ofs.map(usize::from) {
+        // dp_packet_l4_size: up to the end of the IP packet (trailing
+        // Ethernet padding excluded).
+        let l3 = layers.l3_ofs.map_or(0, usize::from);
+        let ip_end = match key.dl_type {
+            ETH_TYPE_IP => frame
+                .get(l3 + 2..l3 + 4)
+                .map(|b| l3 + usize::from(u16::from_be_bytes([b[0], b[1]]))),
+            ETH_TYPE_IPV6 => frame
+                .get(l3 + 4..l3 + 6)
+                .map(|b| l3 + 40 + usize::from(u16::from_be_bytes([b[0], b[1]]))),
+            _ => None,
+        }
+        .unwrap_or(frame.len())
+        .min(frame.len());
+        let l4_size = ip_end.saturating_sub(l4);
+        let be16_at = |off: usize| {
+            frame
+                .get(l4 + off..l4 + off + 2)
+                .map(|b| u16::from_be_bytes([b[0], b[1]]))
+        };
+        let csum = match key.nw_proto {
+            6 if l4_size >= 20 => be16_at(16).map(|c| format!(" tcp_csum:{c:x}")),
+            17 if l4_size >= 8 => be16_at(6).map(|c| format!(" udp_csum:{c:x}")),
+            132 if l4_size >= 12 => frame.get(l4 + 8..l4 + 12).map(|b| {
+                format!(
+                    " sctp_csum:{:x}",
+                    u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+                )
+            }),
+            1 if l4_size >= 8 => be16_at(2).map(|c| format!(" icmp_csum:{c:x}")),
+            58 if l4_size >= 4 => be16_at(2).map(|c| format!(" icmp6_csum:{c:x}")),
+            _ => None,
+        };
+        if let Some(c) = csum {
+            s.push_str(&c);
+        }
+    }
+    s.push('\n');
+    s
+}
+
+/// The Ethernet/VLAN fields of a frame whose network header is unusable
+/// (OVS `miniflow_extract` stops after L2 in that case).
+fn l2_only(frame: &[u8]) -> packet::flow::FlowKey {
+    let mut k = packet::flow::FlowKey::default();
+    if frame.len() < 14 {
+        return k;
+    }
+    k.dl_dst.copy_from_slice(&frame[0..6]);
+    k.dl_src.copy_from_slice(&frame[6..12]);
+    k.dl_type = u16::from_be_bytes([frame[12], frame[13]]);
+    if k.dl_type == 0x8100 && frame.len() >= 18 {
+        k.vlan_tci = u16::from_be_bytes([frame[14], frame[15]]) | VLAN_CFI;
+        k.dl_type = u16::from_be_bytes([frame[16], frame[17]]);
+    }
+    if k.dl_type < 0x600 {
+        k.dl_type = packet::flow::FLOW_DL_TYPE_NONE;
+    }
+    k
+}
+
 /// Prints the trace's last lines from the translation result: `Final
 /// flow:`, `Megaflow:` and `Datapath actions:`.
 ///
@@ -345,6 +426,57 @@ Final flow: ip,metadata=0x5,in_port=2,vlan_tci=0x0000,dl_src=00:00:00:00:00:00,d
 Megaflow: recirc_id=0,eth,ip,in_port=2,dl_dst=00:00:00:00:00:00,nw_frag=no
 Datapath actions: 3
 "
+        );
+    }
+
+    /// Frames and the line Open vSwitch 3.1 printed under their packet-in
+    /// (`ovs-ofctl -m monitor BR 65535` on a netdev bridge, flow
+    /// `actions=controller`, traffic from a namespace: ping, UDP, TCP SYN,
+    /// ARP request, IPv6 neighbour solicitation); the frames are the hex
+    /// dumps it printed.
+    const OVS_PACKET_LINES: [(&str, &str); 5] = [
+        ("027700000002027700000001080045000054d4d64000400151360a4d00010a4d00020800a2900d1b00012589026b00000000548c0d0000000000101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f3031323334353637",
+         "icmp,vlan_tci=0x0000,dl_src=02:77:00:00:00:01,dl_dst=02:77:00:00:00:02,nw_src=10.77.0.1,nw_dst=10.77.0.2,nw_tos=0,nw_ecn=0,nw_ttl=64,nw_frag=no,icmp_type=8,icmp_code=0 icmp_csum:a290"),
+        ("02770000000202770000000108004500001fd8c5400040114d6c0a4d00010a4d0002bcd51388000b14b968690a",
+         "udp,vlan_tci=0x0000,dl_src=02:77:00:00:00:01,dl_dst=02:77:00:00:00:02,nw_src=10.77.0.1,nw_dst=10.77.0.2,nw_tos=0,nw_ecn=0,nw_ttl=64,nw_frag=no,tp_src=48341,tp_dst=5000 udp_csum:14b9"),
+        ("02770000000202770000000108004500003c598b40004006cc940a4d00010a4d000280760050e5fbcc4a00000000a002faf014cb0000020405b40402080a3f4b33bc000000000103030a",
+         "tcp,vlan_tci=0x0000,dl_src=02:77:00:00:00:01,dl_dst=02:77:00:00:00:02,nw_src=10.77.0.1,nw_dst=10.77.0.2,nw_tos=0,nw_ecn=0,nw_ttl=64,nw_frag=no,tp_src=32886,tp_dst=80,tcp_flags=syn tcp_csum:14cb"),
+        ("ffffffffffff027700000001080600010800060400010277000000010a4d00010000000000000a4d0003",
+         "arp,vlan_tci=0x0000,dl_src=02:77:00:00:00:01,dl_dst=ff:ff:ff:ff:ff:ff,arp_spa=10.77.0.1,arp_tpa=10.77.0.3,arp_op=1,arp_sha=02:77:00:00:00:01,arp_tha=00:00:00:00:00:00"),
+        ("3333ff00000102770000000186dd6000000000203afffe80000000000000007700fffe000001ff0200000000000000000001ff00000187007aab00000000fe8000000000000000000000000000010101027700000001",
+         "icmp6,vlan_tci=0x0000,dl_src=02:77:00:00:00:01,dl_dst=33:33:ff:00:00:01,ipv6_src=fe80::77:ff:fe00:1,ipv6_dst=ff02::1:ff00:1,ipv6_label=0x00000,nw_tos=0,nw_ecn=0,nw_ttl=255,nw_frag=no,icmp_type=135,icmp_code=0,nd_target=fe80::1,nd_sll=02:77:00:00:00:01,nd_tll=00:00:00:00:00:00 icmp6_csum:7aab"),
+    ];
+
+    fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn packet_lines_are_ovs_output() {
+        for (hex, want) in OVS_PACKET_LINES {
+            assert_eq!(super::packet_to_string(&unhex(hex)), format!("{want}\n"));
+        }
+    }
+
+    /// Every truncation of the captured frames prints something (no panic);
+    /// a frame cut inside its IP header keeps its Ethernet fields only, and
+    /// a checksum is shown only when the whole L4 header is there.
+    #[test]
+    fn truncated_packets_do_not_panic() {
+        for (hex, _) in OVS_PACKET_LINES {
+            let frame = unhex(hex);
+            for n in 0..frame.len() {
+                let line = super::packet_to_string(&frame[..n]);
+                assert!(line.ends_with('\n'));
+            }
+        }
+        let icmp = unhex(OVS_PACKET_LINES[0].0);
+        assert_eq!(
+            super::packet_to_string(&icmp[..40]),
+            "ip,vlan_tci=0x0000,dl_src=02:77:00:00:00:01,dl_dst=02:77:00:00:00:02,nw_src=0.0.0.0,nw_dst=0.0.0.0,nw_proto=0,nw_tos=0,nw_ecn=0,nw_ttl=0,nw_frag=no\n"
         );
     }
 

@@ -49,7 +49,7 @@ fn parse_version(o: &Opts) -> u8 {
 
 /// ovs-ofctl's table-map and port-map connections (opened before parsing a
 /// flow argument unless `--no-names`). Returns the port names.
-fn fetch_maps(s: &mut Session, o: &Opts, target: &str) -> Result<PortMap, Fatal> {
+pub(super) fn fetch_maps(s: &mut Session, o: &Opts, target: &str) -> Result<PortMap, Fatal> {
     if o.names == Some(false) {
         return Ok(Vec::new());
     }
@@ -746,106 +746,6 @@ fn hex(s: &str) -> Option<Vec<u8>> {
         .step_by(2)
         .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
         .collect()
-}
-
-/// `monitor SWITCH [MISS_LEN]`: prints every message from the switch to
-/// stderr until killed.
-pub fn monitor(
-    s: &mut Session,
-    _o: &Opts,
-    target: &str,
-    miss_len: Option<&str>,
-) -> Result<(), Fatal> {
-    let mut v = Vconn::open(target, s)?;
-    let st = Of10State {
-        table_id: false,
-        nxm: false,
-    };
-    if let Some(ml) = miss_len {
-        let ml: u16 = ml
-            .parse()
-            .map_err(|_| Fatal::msg(format!("{ml}: invalid miss length")))?;
-        let xid = s.alloc_xid();
-        let m = v.transact(&wire::message(
-            v.version,
-            wire::OFPT_GET_CONFIG_REQUEST,
-            xid,
-            &[],
-        ))?;
-        expect_reply(&m, m.type_ == 8)?;
-        let mut c = wire::switch_config(&m).unwrap_or_default();
-        c.miss_send_len = ml;
-        let xid = s.alloc_xid();
-        v.send(&wire::set_config(v.version, xid, c))?;
-        if let Some(err) = v.barrier(s, &[xid])? {
-            eprint!("{}", format_error(&err, None));
-            return Err(Fatal::silent());
-        }
-    }
-    let xid = s.alloc_xid();
-    let mut bytes = Vec::new();
-    codec::encode_into(
-        v.version,
-        xid,
-        &OfpMessage::NxSetPacketInFormat(2),
-        &CodecOptions::default(),
-        &mut bytes,
-    );
-    v.send(&bytes)?;
-    if v.barrier(s, &[xid])?.is_some() && v.version == 1 {
-        let _ = send_with_barrier(s, &mut v, &OfpMessage::NxSetPacketInFormat(1), &st, None);
-    }
-    loop {
-        let m = v.recv()?;
-        eprint!("{}", format_async(&m));
-    }
-}
-
-/// An asynchronous message as `ovs-ofctl monitor` prints it.
-fn format_async(m: &Msg) -> String {
-    match codec::decode(&m.bytes) {
-        Ok((_, OfpMessage::NxPacketIn2(p))) | Ok((_, OfpMessage::PacketIn(p))) => {
-            let name = if m.type_ == wire::OFPT_VENDOR {
-                "NXT_PACKET_IN2"
-            } else {
-                "OFPT_PACKET_IN"
-            };
-            let mut s = super::print::header(name, m.version, m.xid);
-            s.push_str(&format!(
-                " cookie={:#x} total_len={}",
-                p.cookie, p.total_len
-            ));
-            let m2 = oftext::format_match(&p.metadata, 32768, None);
-            if !m2.is_empty() {
-                s.push(' ');
-                s.push_str(&m2);
-            }
-            let reason = [
-                "no_match",
-                "action",
-                "invalid_ttl",
-                "action_set",
-                "group",
-                "packet_out",
-            ]
-            .get(usize::from(p.reason))
-            .copied()
-            .unwrap_or("unknown");
-            s.push_str(&format!(" (via {reason}) data_len={}", p.data.len()));
-            if p.buffer_id == NO_BUFFER {
-                s.push_str(" (unbuffered)");
-            } else {
-                s.push_str(&format!(" buffer={:#010x}", p.buffer_id));
-            }
-            s.push('\n');
-            s
-        }
-        Ok((h, msg)) => format!(
-            "{} {msg:?}\n",
-            super::print::header(&format!("type {}", h.type_), h.version, h.xid)
-        ),
-        Err(e) => format!("received undecodable message ({})\n", e.name()),
-    }
 }
 
 /// Text of a flow_mod as OVS's `ofputil_flow_mod_format`: `ADD table:1

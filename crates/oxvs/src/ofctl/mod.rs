@@ -18,6 +18,7 @@
 //! Errors print `ovs-ofctl: …` on stderr and exit 1, as ovs-ofctl.
 
 mod flows;
+mod monitor;
 mod print;
 mod vconn;
 mod wire;
@@ -116,7 +117,8 @@ For OpenFlow switches:
   mod-flows SWITCH FLOW       modify actions of matching FLOWs
   del-flows SWITCH [FLOW]     delete matching FLOWs
   packet-out SWITCH \"in_port=...,packet=...,actions=...\"
-  monitor SWITCH [MISSLEN]    print packets received from SWITCH
+  monitor SWITCH [MISSLEN] [invalid_ttl] [watch:[...]]
+                              print packets received from SWITCH
 
 Other options:
   --strict                    use strict match for flow commands
@@ -305,7 +307,7 @@ fn run(args: &[String]) -> Result<i32, Fatal> {
             args.first().map(String::as_str),
         ),
         "packet-out" => flows::packet_out(&mut s, &o, target, args),
-        "monitor" => flows::monitor(&mut s, &o, target, args.first().map(String::as_str)),
+        "monitor" => monitor::monitor(&mut s, &o, target, args),
         _ => unreachable!("checked above"),
     }
     .map(|()| 0)

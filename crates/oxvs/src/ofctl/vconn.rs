@@ -25,7 +25,16 @@ pub struct Session {
     pub allowed: u32,
     /// `--timeout`, if given.
     pub timeout: Option<Duration>,
-    log_seq: u32,
+}
+
+/// Sequence number of the last log line (OVS numbers them per process).
+static LOG_SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// Prints a log line in OVS's console format (`TIME|SEQ|MODULE|LEVEL|TEXT`)
+/// to stderr; callable from any thread (the fatal-signal thread too).
+pub fn log_line(module: &str, level: &str, text: &str) {
+    let seq = LOG_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+    eprintln!("{}|{seq:05}|{module}|{level}|{text}", utc_now());
 }
 
 impl Session {
@@ -35,7 +44,6 @@ impl Session {
             next_xid: 1,
             allowed,
             timeout,
-            log_seq: 0,
         }
     }
 
@@ -48,8 +56,7 @@ impl Session {
 
     /// Prints a log line in OVS's console format (`TIME|SEQ|MODULE|LEVEL|TEXT`) to stderr.
     pub fn log(&mut self, module: &str, level: &str, text: &str) {
-        self.log_seq += 1;
-        eprintln!("{}|{:05}|{module}|{level}|{text}", utc_now(), self.log_seq);
+        log_line(module, level, text);
     }
 }
 
@@ -292,22 +299,29 @@ impl Vconn {
             .map_err(|e| Fatal::msg(format!("{}: send failed ({})", self.name, strerror(&e))))
     }
 
+    /// Receives the next message, whatever it is (echo requests included).
+    pub fn recv_any(&mut self) -> Result<Msg, Fatal> {
+        self.recv_raw().map_err(|e| self.recv_error(&e))
+    }
+
+    fn recv_error(&self, e: &std::io::Error) -> Fatal {
+        if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            Fatal::msg(format!("{}: connection closed by peer", self.name))
+        } else if e.kind() == std::io::ErrorKind::WouldBlock
+            || e.kind() == std::io::ErrorKind::TimedOut
+        {
+            Fatal::msg("timeout expired".to_string())
+        } else {
+            Fatal::msg(format!("{}: receive failed ({})", self.name, strerror(e)))
+        }
+    }
+
     /// Receives the next message, answering echo requests on the way.
     ///
     /// Errors: `NAME: receive failed (REASON)`, or end of file.
     pub fn recv(&mut self) -> Result<Msg, Fatal> {
         loop {
-            let m = self.recv_raw().map_err(|e| {
-                if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                    Fatal::msg(format!("{}: connection closed by peer", self.name))
-                } else if e.kind() == std::io::ErrorKind::WouldBlock
-                    || e.kind() == std::io::ErrorKind::TimedOut
-                {
-                    Fatal::msg("timeout expired".to_string())
-                } else {
-                    Fatal::msg(format!("{}: receive failed ({})", self.name, strerror(&e)))
-                }
-            })?;
+            let m = self.recv_any()?;
             if m.type_ == OFPT_ECHO_REQUEST {
                 let mut reply = m.bytes.clone();
                 reply[1] = OFPT_ECHO_REPLY;

@@ -280,6 +280,20 @@ pub fn parse_bundle_ctrl(m: &Msg) -> Option<BundleCtrl> {
     })
 }
 
+/// NXST_FLOW_MONITOR request (Nicira vendor stats subtype 2) on every flow:
+/// `nx_flow_monitor_request` = id(4) flags(2) out_port(2)=OFPP_NONE
+/// match_len(2)=0 table_id(1)=0xff zeros(5), no match. OpenFlow 1.0–1.2.
+pub fn nx_flow_monitor_request(version: u8, xid: u32, id: u32, flags: u16) -> Vec<u8> {
+    let mut body = 0x2320u32.to_be_bytes().to_vec();
+    body.extend_from_slice(&2u32.to_be_bytes());
+    body.extend_from_slice(&[0; 4]);
+    body.extend_from_slice(&id.to_be_bytes());
+    body.extend_from_slice(&flags.to_be_bytes());
+    body.extend_from_slice(&0xffffu16.to_be_bytes());
+    body.extend_from_slice(&[0, 0, 0xff, 0, 0, 0, 0, 0]);
+    stats_request(version, xid, 0xffff, &body)
+}
+
 /// 32-bit wire port number (OF1.1+) → 16-bit OVS port.
 pub fn port_from_32(p: u32) -> u16 {
     openflow::port::port_from_ofp11(p).unwrap_or(0)
