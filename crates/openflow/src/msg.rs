@@ -573,6 +573,8 @@ pub enum MultipartRequestBody {
     NxFlow(FlowStatsRequest),
     /// NXST_AGGREGATE.
     NxAggregate(FlowStatsRequest),
+    /// OFPMP_TABLE_DESC (OpenFlow 1.4+).
+    TableDesc,
 }
 
 /// Multipart (stats) reply bodies.
@@ -600,6 +602,8 @@ pub enum MultipartReplyBody {
     NxFlow(Vec<FlowStats>),
     /// NXST_AGGREGATE.
     NxAggregate(AggregateStats),
+    /// OFPMP_TABLE_DESC (OpenFlow 1.4+).
+    TableDesc(Vec<TableDesc>),
 }
 
 /// A multipart (stats) request.
@@ -618,6 +622,53 @@ pub struct MultipartReply {
     pub flags: u16,
     /// Body.
     pub body: MultipartReplyBody,
+}
+
+/// `ofp_table_config` bit (OpenFlow 1.4.1 §7.3.3): the table may evict
+/// flows when full.
+pub const OFPTC14_EVICTION: u32 = 1 << 2;
+/// `ofp_table_config` bit (OpenFlow 1.4.1 §7.3.3): vacancy events enabled.
+pub const OFPTC14_VACANCY_EVENTS: u32 = 1 << 3;
+
+/// Vacancy thresholds of a table (OFPTMPT_VACANCY / OFPTDPT_VACANCY
+/// property, OpenFlow 1.4.1 §7.3.3), all in percent (0–100).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+pub struct TableVacancy {
+    /// Event when the vacancy falls below this.
+    pub vacancy_down: u8,
+    /// Event when the vacancy rises above this.
+    pub vacancy_up: u8,
+    /// Current vacancy (0 in a table_mod).
+    pub vacancy: u8,
+}
+
+/// OFPT_TABLE_MOD (OpenFlow 1.3.5 §7.3.3: table and config only; 1.4.1
+/// §7.3.3 adds properties). Not in OpenFlow 1.0.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+pub struct TableMod {
+    /// Table, or [`OFPTT_ALL`].
+    pub table_id: u8,
+    /// OFPTC_* bits: in 1.4+ [`OFPTC14_EVICTION`] and
+    /// [`OFPTC14_VACANCY_EVENTS`]; in 1.3 deprecated bits with no meaning.
+    pub config: u32,
+    /// OFPTMPT_EVICTION property (1.4+): OFPTMPEF_* eviction flags.
+    pub eviction_flags: Option<u32>,
+    /// OFPTMPT_VACANCY property (1.4+; `vacancy` must be 0).
+    pub vacancy: Option<TableVacancy>,
+}
+
+/// One table of an OFPMP_TABLE_DESC reply (OpenFlow 1.4.1 §7.3.5.8,
+/// `ofp_table_desc`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+pub struct TableDesc {
+    /// Table id.
+    pub table_id: u8,
+    /// OFPTC_* bits ([`OFPTC14_EVICTION`], [`OFPTC14_VACANCY_EVENTS`]).
+    pub config: u32,
+    /// OFPTMPT_EVICTION property: OFPTMPEF_* flags (OVS: OTHER|IMPORTANCE|LIFETIME = 7).
+    pub eviction_flags: Option<u32>,
+    /// OFPTMPT_VACANCY property (OVS sends it when vacancy events are on).
+    pub vacancy: Option<TableVacancy>,
 }
 
 /// OFPT_BUNDLE_CONTROL (OF1.4 §7.3.9).
@@ -698,6 +749,8 @@ pub enum OfpMessage {
     GetAsyncReply(AsyncConfig),
     /// OFPT_SET_ASYNC.
     SetAsync(AsyncConfig),
+    /// OFPT_TABLE_MOD (OpenFlow 1.1+).
+    TableMod(TableMod),
     /// OFPT_BUNDLE_CONTROL (OF1.4+); in OpenFlow 1.3, where no standard
     /// form exists, the ONF extension ONFT_BUNDLE_CONTROL (experimenter
     /// 0x4f4e4600, type 2300) with the same body.

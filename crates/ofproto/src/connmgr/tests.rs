@@ -1129,6 +1129,114 @@ async fn nx_role_request_shares_the_master_election() {
     expect_error(&mut a, 7, OfpError::BAD_REQUEST_BAD_LEN, &short).await;
 }
 
+async fn table_descs(c: &mut Client, xid: u32) -> Vec<TableDesc> {
+    let req = MultipartRequest {
+        flags: 0,
+        body: MultipartRequestBody::TableDesc,
+    };
+    c.send(xid, &OfpMessage::MultipartRequest(req)).await;
+    let mut all = Vec::new();
+    loop {
+        let (h, m) = c.recv().await;
+        assert_eq!(h.xid, xid);
+        let OfpMessage::MultipartReply(MultipartReply {
+            flags,
+            body: MultipartReplyBody::TableDesc(v),
+        }) = m
+        else {
+            panic!("{m:?}")
+        };
+        all.extend(v);
+        if flags & OFPMPF_MORE == 0 {
+            return all;
+        }
+    }
+}
+
+#[tokio::test]
+async fn table_mod_as_ovs() {
+    let s = Setup::new();
+    let mut c = s.open(5).await;
+    let d = table_descs(&mut c, 1).await;
+    assert_eq!(d.len(), 254);
+    assert!(d
+        .iter()
+        .all(|t| t.config == 0 && t.eviction_flags == Some(7) && t.vacancy.is_none()));
+    let tm = |table_id, config, eviction_flags, vacancy| {
+        OfpMessage::TableMod(TableMod {
+            table_id,
+            config,
+            eviction_flags,
+            vacancy,
+        })
+    };
+    let v20_80 = TableVacancy {
+        vacancy_down: 20,
+        vacancy_up: 80,
+        vacancy: 0,
+    };
+    // What `ovs-ofctl -O OpenFlow14 mod-table BR 1 evict` and
+    // `... 2 vacancy:20,80` send.
+    c.send(2, &tm(1, OFPTC14_EVICTION, None, None)).await;
+    c.send(3, &tm(2, OFPTC14_VACANCY_EVENTS, Some(7), Some(v20_80)))
+        .await;
+    // An eviction property of 7 leaves eviction as it was (OVS 3.1); 1 sets it.
+    c.send(4, &tm(5, OFPTC14_EVICTION, Some(7), None)).await;
+    c.send(5, &tm(6, 0, Some(1), None)).await;
+    let d = table_descs(&mut c, 6).await;
+    let cfg = |i: usize| (d[i].config, d[i].vacancy);
+    assert_eq!(cfg(0), (0, None));
+    assert_eq!(cfg(1), (OFPTC14_EVICTION, None));
+    let v = TableVacancy {
+        vacancy: 100,
+        ..v20_80
+    };
+    assert_eq!(cfg(2), (OFPTC14_VACANCY_EVENTS, Some(v)));
+    assert_eq!(cfg(5), (0, None));
+    assert_eq!(cfg(6), (OFPTC14_EVICTION, None));
+    // `mod-table BR all noevict`-like: every table.
+    c.send(7, &tm(OFPTT_ALL, 0, None, None)).await;
+    assert!(table_descs(&mut c, 8).await.iter().all(|t| t.config == 0));
+    // The hidden table is read-only; a slave may not change tables.
+    let raw = c.send(9, &tm(254, OFPTC14_EVICTION, None, None)).await;
+    expect_error(&mut c, 9, OfpError::TABLE_MOD_FAILED_EPERM, &raw).await;
+    // OpenFlow 1.3: same checks, no setting to change.
+    let mut c13 = s.open(4).await;
+    c13.send(1, &tm(0, 3, None, None)).await;
+    c13.send(2, &OfpMessage::BarrierRequest).await;
+    assert_eq!(c13.recv().await.1, OfpMessage::BarrierReply);
+    let raw = c13.send(3, &tm(254, 0, None, None)).await;
+    expect_error(&mut c13, 3, OfpError::TABLE_MOD_FAILED_EPERM, &raw).await;
+    c13.send(
+        4,
+        &OfpMessage::RoleRequest(RoleMsg {
+            role: 3,
+            generation_id: 1,
+        }),
+    )
+    .await;
+    c13.recv().await;
+    let raw = c13.send(5, &tm(0, 0, None, None)).await;
+    expect_error(&mut c13, 5, OfpError::BAD_REQUEST_IS_SLAVE, &raw).await;
+    // No table_desc before OpenFlow 1.4.
+    let raw = c13
+        .send(
+            6,
+            &OfpMessage::MultipartRequest(MultipartRequest {
+                flags: 0,
+                body: MultipartRequestBody::TableDesc,
+            }),
+        )
+        .await;
+    let _ = raw;
+    let (h, m) = c13.recv().await;
+    assert_eq!(h.xid, 6);
+    assert!(
+        matches!(&m, OfpMessage::Error(e) if e.error == OfpError::BAD_REQUEST_BAD_MULTIPART),
+        "{m:?}"
+    );
+}
+
 #[tokio::test]
 async fn closing_the_listener_closes_connections() {
     let (tx, rx) = watch::channel(false);

@@ -47,6 +47,11 @@ const NXT_SET_PACKET_IN_FORMAT: u32 = 16;
 const NXT_PACKET_IN2: u32 = 30;
 const NXST_FLOW: u32 = 0;
 
+// Table-mod / table-desc property types (OpenFlow 1.4.1 §7.3.3).
+const OFPTMPT_EVICTION: u16 = 2;
+const OFPTMPT_VACANCY: u16 = 3;
+const OFPT_TABLE_MOD: u8 = 17;
+
 // ONF experimenter types (OpenFlow 1.3 bundle extension).
 const ONFT_BUNDLE_CONTROL: u32 = 2300;
 const ONFT_BUNDLE_ADD_MESSAGE: u32 = 2301;
@@ -67,6 +72,7 @@ const MP_METER_CONFIG: u16 = 10;
 const MP_METER_FEATURES: u16 = 11;
 const MP_TABLE_FEATURES: u16 = 12;
 const MP_PORT_DESC: u16 = 13;
+const MP_TABLE_DESC: u16 = 14;
 const MP_VENDOR: u16 = 0xffff;
 
 fn bad_len() -> OfpError {
@@ -1224,6 +1230,7 @@ fn decode_mp_request(r: &mut Rd, version: u8) -> Result<MultipartRequest, OfpErr
         MP_TABLE_FEATURES if version != OFP10 => {
             MultipartRequestBody::TableFeatures(decode_table_features(r)?)
         }
+        MP_TABLE_DESC if version >= 5 => MultipartRequestBody::TableDesc,
         MP_VENDOR => {
             let vendor = r.u32()?;
             if vendor != NX_VENDOR_ID {
@@ -1272,6 +1279,7 @@ fn encode_mp_request(q: &MultipartRequest, version: u8, out: &mut Vec<u8>) {
         B::MeterFeatures => MP_METER_FEATURES,
         B::TableFeatures(_) => MP_TABLE_FEATURES,
         B::PortDesc => MP_PORT_DESC,
+        B::TableDesc => MP_TABLE_DESC,
         B::NxFlow(_) | B::NxAggregate(_) => MP_VENDOR,
     };
     out.u16(type_);
@@ -1360,6 +1368,7 @@ fn decode_mp_reply(r: &mut Rd, version: u8) -> Result<MultipartReply, OfpError> 
         MP_TABLE_FEATURES if version != OFP10 => {
             MultipartReplyBody::TableFeatures(decode_table_features(r)?)
         }
+        MP_TABLE_DESC if version >= 5 => MultipartReplyBody::TableDesc(decode_table_descs(r)?),
         MP_GROUP..=MP_METER_FEATURES if version != OFP10 => {
             r.rest();
             MultipartReplyBody::Empty(type_)
@@ -1395,6 +1404,7 @@ fn encode_mp_reply(q: &MultipartReply, version: u8, out: &mut Vec<u8>) {
         B::Queue(_) => MP_QUEUE,
         B::PortDesc(_) => MP_PORT_DESC,
         B::TableFeatures(_) => MP_TABLE_FEATURES,
+        B::TableDesc(_) => MP_TABLE_DESC,
         B::Empty(t) => *t,
         B::NxFlow(_) | B::NxAggregate(_) => MP_VENDOR,
     };
@@ -1435,6 +1445,18 @@ fn encode_mp_reply(q: &MultipartReply, version: u8, out: &mut Vec<u8>) {
             }
         }
         B::TableFeatures(v) => encode_table_features(v, out),
+        B::TableDesc(v) => {
+            for d in v {
+                let start = out.len();
+                out.u16(0);
+                out.u8(d.table_id);
+                out.u8(0);
+                out.u32(d.config);
+                encode_table_props(d.eviction_flags, d.vacancy, out);
+                let len = (out.len() - start) as u16;
+                out.set_u16(start, len);
+            }
+        }
         B::Empty(_) => {}
         B::NxFlow(v) => {
             nx_stats_header(out, version, NXST_FLOW);
@@ -1787,6 +1809,10 @@ pub(super) fn encode_body(
             encode_async(a, version, out);
             28
         }
+        OfpMessage::TableMod(tm) => {
+            encode_table_mod(tm, version, out);
+            OFPT_TABLE_MOD
+        }
         OfpMessage::BundleControl(b) => {
             if version == OFP13 {
                 out.u32(ONF_VENDOR_ID);
@@ -1920,6 +1946,7 @@ pub(super) fn decode_body(
         _ if of10 => return Err(OfpError::BAD_REQUEST_BAD_TYPE),
         15 => return Ok(OfpMessage::GroupMod(r.rest().to_vec())),
         16 => OfpMessage::PortMod(decode_port_mod(r, v)?),
+        OFPT_TABLE_MOD => OfpMessage::TableMod(decode_table_mod(r, v)?),
         18 => OfpMessage::MultipartRequest(decode_mp_request(r, v)?),
         19 => OfpMessage::MultipartReply(decode_mp_reply(r, v)?),
         20 => OfpMessage::BarrierRequest,
@@ -1948,6 +1975,130 @@ pub(super) fn decode_body(
     };
     done(r)?;
     Ok(m)
+}
+
+/// OFPT_TABLE_MOD body: table id, 3 pad, config (OpenFlow 1.3.5 §7.3.3,
+/// exactly 8 bytes); in 1.4+ followed by properties (§7.3.3), of which
+/// only OFPTMPT_EVICTION and OFPTMPT_VACANCY exist.
+///
+/// Errors (as OVS 3.1 `ofputil_decode_table_mod`): `OFPBRC_BAD_LEN` for a
+/// short body or (1.3) trailing bytes; `OFPBPC_BAD_LEN` for a malformed
+/// property or one of the wrong size; `OFPBRC_BAD_TYPE` for another
+/// property type; `OFPBPC_BAD_VALUE` for vacancy thresholds over 100, down
+/// above up, or a non-zero current vacancy.
+fn decode_table_mod(r: &mut Rd, version: u8) -> Result<TableMod, OfpError> {
+    let mut tm = TableMod {
+        table_id: r.u8()?,
+        ..TableMod::default()
+    };
+    r.skip(3)?;
+    tm.config = r.u32()?;
+    if version < 5 {
+        done(r)?;
+        return Ok(tm);
+    }
+    while !r.is_empty() {
+        let t = r.u16()?;
+        let l = usize::from(r.u16()?);
+        if l < 4 {
+            return Err(OfpError::BAD_PROPERTY_BAD_LEN);
+        }
+        let all = r
+            .take(round8(l) - 4)
+            .map_err(|_| OfpError::BAD_PROPERTY_BAD_LEN)?;
+        let mut b = Rd::new(&all[..l - 4], OfpError::BAD_PROPERTY_BAD_LEN);
+        match t {
+            OFPTMPT_EVICTION if l == 8 => tm.eviction_flags = Some(b.u32()?),
+            OFPTMPT_VACANCY if l == 8 => {
+                let v = TableVacancy {
+                    vacancy_down: b.u8()?,
+                    vacancy_up: b.u8()?,
+                    vacancy: b.u8()?,
+                };
+                if v.vacancy_down > v.vacancy_up || v.vacancy_up > 100 || v.vacancy != 0 {
+                    return Err(OfpError::BAD_PROPERTY_BAD_VALUE);
+                }
+                tm.vacancy = Some(v);
+            }
+            OFPTMPT_EVICTION | OFPTMPT_VACANCY => return Err(OfpError::BAD_PROPERTY_BAD_LEN),
+            _ => return Err(OfpError::BAD_REQUEST_BAD_TYPE),
+        }
+    }
+    Ok(tm)
+}
+
+/// The eviction and vacancy properties shared by table_mod and table_desc.
+fn encode_table_props(
+    eviction_flags: Option<u32>,
+    vacancy: Option<TableVacancy>,
+    out: &mut Vec<u8>,
+) {
+    if let Some(f) = eviction_flags {
+        put_prop(out, OFPTMPT_EVICTION, &f.to_be_bytes());
+    }
+    if let Some(v) = vacancy {
+        put_prop(
+            out,
+            OFPTMPT_VACANCY,
+            &[v.vacancy_down, v.vacancy_up, v.vacancy, 0],
+        );
+    }
+}
+
+fn encode_table_mod(tm: &TableMod, version: u8, out: &mut Vec<u8>) {
+    out.u8(tm.table_id);
+    out.zeros(3);
+    out.u32(tm.config);
+    if version >= 5 {
+        encode_table_props(tm.eviction_flags, tm.vacancy, out);
+    }
+}
+
+/// OFPMP_TABLE_DESC reply entries (`ofp_table_desc`: length, table id,
+/// pad, config, properties). Unknown properties are skipped.
+///
+/// Errors: `OFPBRC_BAD_LEN` for an entry shorter than 8 bytes or running
+/// past the end; `OFPBPC_BAD_LEN` for a malformed property.
+fn decode_table_descs(r: &mut Rd) -> Result<Vec<TableDesc>, OfpError> {
+    let mut v = Vec::new();
+    while !r.is_empty() {
+        let len = usize::from(r.peek_u16(0)?);
+        if len < 8 {
+            return Err(bad_len());
+        }
+        let mut e = r.sub(len, bad_len())?;
+        e.skip(2)?;
+        let mut d = TableDesc {
+            table_id: e.u8()?,
+            ..TableDesc::default()
+        };
+        e.skip(1)?;
+        d.config = e.u32()?;
+        while !e.is_empty() {
+            let t = e.u16()?;
+            let l = usize::from(e.u16()?);
+            if l < 4 {
+                return Err(OfpError::BAD_PROPERTY_BAD_LEN);
+            }
+            let all = e
+                .take(round8(l) - 4)
+                .map_err(|_| OfpError::BAD_PROPERTY_BAD_LEN)?;
+            let mut b = Rd::new(&all[..l - 4], OfpError::BAD_PROPERTY_BAD_LEN);
+            match t {
+                OFPTMPT_EVICTION => d.eviction_flags = Some(b.u32()?),
+                OFPTMPT_VACANCY => {
+                    d.vacancy = Some(TableVacancy {
+                        vacancy_down: b.u8()?,
+                        vacancy_up: b.u8()?,
+                        vacancy: b.u8()?,
+                    })
+                }
+                _ => {}
+            }
+        }
+        v.push(d);
+    }
+    Ok(v)
 }
 
 /// OFPT_BUNDLE_CONTROL body (OpenFlow 1.4.1 §7.3.9.1; also the body of

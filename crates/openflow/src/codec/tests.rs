@@ -60,6 +60,13 @@ const FIXTURES: &[(&str, bool, &str)] = &[
     ("04040018000000084f4e4600000008fc0000000000010000", false, "ONFT_BUNDLE_CONTROL open reply"),
     ("040400180000000a4f4e4600000008fc0000000000050000", false, "ONFT_BUNDLE_CONTROL commit reply"),
     ("04010064000000070001000504040058000000074f4e4600000008fd0000000000000003040e00400000000700000000000000000000000000000000fe00000000008000ffffffffffffffffffffffff000000000001000c800000040000000200000000", false, "OFPBRC_EPERM for a bundled table=254 flow_mod"),
+    // ovs-ofctl 3.1 mod-table / dump-table-desc and OVS 3.1's table-desc
+    // reply (first three tables of 254), captured on a ptcp: target.
+    ("05110010000000050100000000000004", false, "OF1.4 table_mod 1 evict"),
+    ("0511002000000005020000000000000800020008000000070003000814500000", false, "OF1.4 table_mod 2 vacancy:20,80"),
+    ("06110010000000050000000000000000", false, "OF1.5 table_mod 0 noevict"),
+    ("0512001000000004000e000000000000", false, "OF1.4 table desc request"),
+    ("0513004800000002000e0000000000000010000000000000000200080000000700100100000000000002000800000007001802000000000800020008000000070003000814506400", false, "OF1.4 table desc reply (tables 0-2)"),
     // Open vSwitch 3.1 to a raw OpenFlow 1.0 client that set the NXM flow
     // format (NXT_SET_FLOW_FORMAT nxm, SET_CONFIG miss_send_len 0xffff).
     ("0104005000000000000023200000000e0000000000000042800002010000000002160ec000320016000000000000000000000000000000000000000200020000030c0100000000000100000000000000", false, "NXT_FLOW_REMOVED in_port=2,dl_dst masked (delete)"),
@@ -362,6 +369,91 @@ fn onf_bundle_fixtures() {
         ),
     ] {
         assert_eq!(decode(&hx(h)).unwrap_err(), e, "{h}");
+    }
+}
+
+#[test]
+fn table_mod_and_desc() {
+    use crate::msg::{MultipartReplyBody as B, TableMod, TableVacancy, OFPTC14_VACANCY_EVENTS};
+    let tm = |what: &str| match decode(&fixture(what)).unwrap().1 {
+        OfpMessage::TableMod(t) => t,
+        m => panic!("{m:?}"),
+    };
+    assert_eq!(
+        tm("OF1.4 table_mod 2 vacancy:20,80"),
+        TableMod {
+            table_id: 2,
+            config: OFPTC14_VACANCY_EVENTS,
+            eviction_flags: Some(7),
+            vacancy: Some(TableVacancy {
+                vacancy_down: 20,
+                vacancy_up: 80,
+                vacancy: 0
+            }),
+        }
+    );
+    assert_eq!(tm("OF1.4 table_mod 1 evict").config, 4);
+    let OfpMessage::MultipartReply(r) = decode(&fixture("OF1.4 table desc reply (tables 0-2)"))
+        .unwrap()
+        .1
+    else {
+        panic!()
+    };
+    let B::TableDesc(d) = r.body else { panic!() };
+    assert_eq!(d.len(), 3);
+    assert_eq!(
+        (d[1].table_id, d[1].eviction_flags, d[1].vacancy),
+        (1, Some(7), None)
+    );
+    assert_eq!(d[2].vacancy.map(|v| v.vacancy), Some(100));
+    // OpenFlow 1.3: 8 bytes exactly; no table_mod in OpenFlow 1.0 (type 17
+    // is a stats reply there).
+    let b13 = encode(
+        4,
+        5,
+        &OfpMessage::TableMod(TableMod {
+            table_id: 0xff,
+            config: 3,
+            ..TableMod::default()
+        }),
+    );
+    assert_eq!(hex::encode(&b13), "0411001000000005ff00000000000003");
+    for (h, e) in [
+        (
+            "04110018000000050000000000000000 0002000800000007",
+            OfpError::BAD_REQUEST_BAD_LEN,
+        ),
+        ("0411000c00000005ff000000", OfpError::BAD_REQUEST_BAD_LEN),
+        (
+            "05110018000000050000000000000000 0004000800000007",
+            OfpError::BAD_REQUEST_BAD_TYPE,
+        ),
+        (
+            "05110018000000050000000000000000 0002000c00000007",
+            OfpError::BAD_PROPERTY_BAD_LEN,
+        ),
+        (
+            "05110018000000050000000000000000 0003000850140000",
+            OfpError::BAD_PROPERTY_BAD_VALUE,
+        ),
+        (
+            "05110018000000050000000000000000 0003000814650000",
+            OfpError::BAD_PROPERTY_BAD_VALUE,
+        ),
+        (
+            "05110018000000050000000000000000 0003000814506400",
+            OfpError::BAD_PROPERTY_BAD_VALUE,
+        ),
+        (
+            "05110014000000050000000000000000 00020003",
+            OfpError::BAD_PROPERTY_BAD_LEN,
+        ),
+        (
+            "0412001000000004000e000000000000",
+            OfpError::BAD_REQUEST_BAD_MULTIPART,
+        ),
+    ] {
+        assert_eq!(decode(&hx(&h.replace(' ', ""))).unwrap_err(), e, "{h}");
     }
 }
 
@@ -952,6 +1044,21 @@ proptest! {
                     table_id: d, duration_sec: b, priority: c, cookie: a, packet_count: 2, byte_count: 3,
                     match_: { let mut y = Vec::new(); encode_match_of10(&m, &mut y); decode_match_of10(&y).unwrap() },
                     ofpacts: vec![crate::actions::OfpAct::StripVlan], ..Default::default() }]) }),
+            ]);
+        }
+        if v >= 4 {
+            let vacancy = (v >= 5 && d & 1 == 1).then_some(TableVacancy { vacancy_down: d % 50, vacancy_up: 50 + d % 51, vacancy: 0 });
+            msgs.push(OfpMessage::TableMod(TableMod {
+                table_id: d, config: b, eviction_flags: (v >= 5 && d & 2 == 2).then_some(b), vacancy,
+            }));
+        }
+        if v >= 5 {
+            msgs.extend([
+                OfpMessage::MultipartRequest(MultipartRequest { flags: 0, body: MultipartRequestBody::TableDesc }),
+                OfpMessage::MultipartReply(MultipartReply { flags: 1, body: MultipartReplyBody::TableDesc(vec![
+                    TableDesc { table_id: d, config: b, eviction_flags: Some(7), vacancy: None },
+                    TableDesc { table_id: 2, config: 8, eviction_flags: None, vacancy: Some(TableVacancy { vacancy_down: d, vacancy_up: c as u8, vacancy: 100 }) },
+                ]) }),
             ]);
         }
         if v >= 4 {
