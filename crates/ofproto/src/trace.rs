@@ -429,6 +429,99 @@ Datapath actions: 3
         );
     }
 
+    /// Nested, non-trailing resubmits and a goto_table, three levels deep,
+    /// with `metadata`/`reg3` given in the trace flow. Expected text captured
+    /// from Open vSwitch 3.1 (`ovs-appctl ofproto/trace lb0
+    /// in_port=2,ip,reg3=0x9,metadata=0x4` on a netdev bridge with OpenFlow
+    /// ports 1 = p2 (datapath 2), 2 = vl0, these five flows added with
+    /// `ovs-ofctl -O OpenFlow13 add-flows`); the bridge is named cpbr0 here
+    /// (the `add` helper's), so its header line differs from the capture's.
+    ///
+    /// OVS's rule (`oftrace_node_print_details`): a node is indented
+    /// `(level + more) * 4` where `more` = "not the last node of its list, or
+    /// an action/detail"; its children are at `level + 2 * more`. A resubmit's
+    /// table node is appended after the resubmit action in the same list, so
+    /// a non-trailing resubmit's table prints at `(L+1)*4` and its actions at
+    /// `(L+3)*4` (12 spaces under a top-level table), a trailing one or a
+    /// goto_table's at `L*4`. oxvs's xlate indents by 4 per nested resubmit
+    /// and does not feed metadata/registers of the trace flow into the
+    /// pipeline, and prints "skipping output to input port" as a detail
+    /// (` -> `) where OVS has a warning (` >> `); all three are in
+    /// `xlate.rs`/`backer.rs`, so this test is ignored until they change.
+    #[test]
+    #[ignore = "needs xlate.rs/backer.rs: OVS nesting rule and metadata/regs of the trace flow"]
+    fn nested_resubmit_indentation_is_ovs_output() {
+        let b = Backer::with_clock(Arc::new(ManualClock::new(0)));
+        b.reconfigure(&[bridge(
+            "cpbr0",
+            vec![
+                plain("cpbr0", OFPP_LOCAL, 1),
+                plain("p2", 1, 2),
+                plain("vl0", 2, 3),
+            ],
+        )]);
+        let resubmit = |t| OfpAct::Resubmit {
+            in_port: None,
+            table: Some(t),
+        };
+        let out = |port| OfpAct::Output { port, max_len: 0 };
+        let mut m0 = Match::catchall();
+        m0.set(Field::InPort, 2);
+        add(&b, 0, 10, m0, vec![resubmit(1), out(1)]);
+        // Added in OpenFlow 1.3, mod_dl_src is kept as a set_field.
+        let set_src = OfpAct::SetField {
+            field: Field::EthSrc,
+            value: 0x0200_0000_0001,
+            mask: 0xffff_ffff_ffff,
+        };
+        add(
+            &b,
+            1,
+            10,
+            Match::catchall(),
+            vec![resubmit(2), set_src, OfpAct::GotoTable(4)],
+        );
+        let reg2 = OfpAct::SetField {
+            field: Field::Reg(2),
+            value: 7,
+            mask: u128::from(u32::MAX),
+        };
+        add(&b, 2, 10, Match::catchall(), vec![resubmit(3), reg2]);
+        add(&b, 3, 10, Match::catchall(), vec![out(1)]);
+        add(&b, 4, 10, Match::catchall(), vec![out(2)]);
+        let got = b
+            .trace("cpbr0", "in_port=2,ip,reg3=0x9,metadata=0x4")
+            .unwrap();
+        assert_eq!(
+            got,
+            "\
+Flow: ip,reg3=0x9,metadata=0x4,in_port=2,vlan_tci=0x0000,dl_src=00:00:00:00:00:00,dl_dst=00:00:00:00:00:00,nw_src=0.0.0.0,nw_dst=0.0.0.0,nw_proto=0,nw_tos=0,nw_ecn=0,nw_ttl=0,nw_frag=no
+
+bridge(\"cpbr0\")
+---------------
+ 0. in_port=2, priority 10
+    resubmit(,1)
+     1. priority 10
+            resubmit(,2)
+             2. priority 10
+                    resubmit(,3)
+                     3. priority 10
+                            output:1
+                    set_field:0x7->reg2
+            set_field:02:00:00:00:00:01->eth_src
+            goto_table:4
+         4. priority 10
+            output:2
+             >> skipping output to input port
+    output:1
+
+Final flow: ip,reg2=0x7,reg3=0x9,metadata=0x4,in_port=2,vlan_tci=0x0000,dl_src=02:00:00:00:00:01,dl_dst=00:00:00:00:00:00,nw_src=0.0.0.0,nw_dst=0.0.0.0,nw_proto=0,nw_tos=0,nw_ecn=0,nw_ttl=0,nw_frag=no
+Megaflow: recirc_id=0,eth,ip,in_port=2,dl_src=00:00:00:00:00:00,nw_frag=no
+Datapath actions: 2,set(eth(src=02:00:00:00:00:01)),2
+"
+        );
+    }
+
     /// Frames and the line Open vSwitch 3.1 printed under their packet-in
     /// (`ovs-ofctl -m monitor BR 65535` on a netdev bridge, flow
     /// `actions=controller`, traffic from a namespace: ping, UDP, TCP SYN,

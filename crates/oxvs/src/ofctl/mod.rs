@@ -348,20 +348,62 @@ fn port_descs(
             .ok_or_else(|| Fatal::msg("received bad reply: short features reply"))?;
         Ok((f.ports, Some(m)))
     } else {
-        let xid = s.alloc_xid();
-        let parts = v.dump(&wire::stats_request(
-            v.version,
-            xid,
-            wire::OFPST_PORT_DESC,
-            &wire::port_desc_body(v.version),
-        ))?;
+        let body = wire::port_desc_body(v.version);
         let mut ports = Vec::new();
-        for p in &parts {
-            expect_reply(p, wire::is_stats_reply(p))?;
-            ports.extend(wire::ports(p.version, wire::stats_body(p)));
+        for p in stats_parts(s, v, wire::OFPST_PORT_DESC, &body)? {
+            ports.extend(wire::ports(p.version, wire::stats_body(&p)));
         }
         Ok((ports, None))
     }
+}
+
+/// One stats/multipart transaction on `v` (OVS `dump_transaction`): a
+/// request of `type_` with `body`, then every reply part, each checked to
+/// be a stats reply (an OFPT_ERROR is printed and fatal).
+fn stats_parts(
+    s: &mut Session,
+    v: &mut Vconn,
+    type_: u16,
+    body: &[u8],
+) -> Result<Vec<wire::Msg>, Fatal> {
+    let xid = s.alloc_xid();
+    let parts = v.dump(&wire::stats_request(v.version, xid, type_, body))?;
+    for p in &parts {
+        expect_reply(p, wire::is_stats_reply(p))?;
+    }
+    Ok(parts)
+}
+
+/// The dump commands' common shape: open a connection to `target`, run one
+/// stats transaction whose body `body` builds for the negotiated version,
+/// and print what `format` makes of each reply part (header included).
+fn dump_command(
+    s: &mut Session,
+    target: &str,
+    type_: u16,
+    body: impl FnOnce(u8) -> Vec<u8>,
+    format: impl Fn(&mut String, &wire::Msg),
+) -> Result<(), Fatal> {
+    let mut v = Vconn::open(target, s)?;
+    let body = body(v.version);
+    let mut out = String::new();
+    for p in stats_parts(s, &mut v, type_, &body)? {
+        format(&mut out, &p);
+    }
+    print!("{out}");
+    Ok(())
+}
+
+/// A PORT_DESC reply part: header line, then the ports sorted by number.
+fn format_port_desc(out: &mut String, p: &wire::Msg) {
+    out.push_str(&print::stats_header(
+        "OFPST_PORT_DESC reply",
+        p.version,
+        p.xid,
+        wire::stats_flags(p),
+    ));
+    out.push('\n');
+    print::phy_ports(out, p.version, &wire::ports(p.version, wire::stats_body(p)));
 }
 
 fn show(s: &mut Session, target: &str) -> Result<(), Fatal> {
@@ -378,27 +420,9 @@ fn show(s: &mut Session, target: &str) -> Result<(), Fatal> {
         .ok_or_else(|| Fatal::msg("received bad reply: short features reply"))?;
     let mut out = print::features(m.version, m.xid, &f);
     if v.version >= 4 {
-        let xid = s.alloc_xid();
-        let parts = v.dump(&wire::stats_request(
-            v.version,
-            xid,
-            wire::OFPST_PORT_DESC,
-            &wire::port_desc_body(v.version),
-        ))?;
-        for p in &parts {
-            expect_reply(p, wire::is_stats_reply(p))?;
-            out.push_str(&print::stats_header(
-                "OFPST_PORT_DESC reply",
-                p.version,
-                p.xid,
-                wire::stats_flags(p),
-            ));
-            out.push('\n');
-            print::phy_ports(
-                &mut out,
-                p.version,
-                &wire::ports(p.version, wire::stats_body(p)),
-            );
+        let body = wire::port_desc_body(v.version);
+        for p in stats_parts(s, &mut v, wire::OFPST_PORT_DESC, &body)? {
+            format_port_desc(&mut out, &p);
         }
     }
     print!("{out}");
@@ -419,55 +443,35 @@ fn show(s: &mut Session, target: &str) -> Result<(), Fatal> {
 }
 
 fn dump_ports_desc(s: &mut Session, target: &str) -> Result<(), Fatal> {
-    let mut v = Vconn::open(target, s)?;
-    let xid = s.alloc_xid();
-    let parts = v.dump(&wire::stats_request(
-        v.version,
-        xid,
+    dump_command(
+        s,
+        target,
         wire::OFPST_PORT_DESC,
-        &wire::port_desc_body(v.version),
-    ))?;
-    let mut out = String::new();
-    for p in &parts {
-        expect_reply(p, wire::is_stats_reply(p))?;
-        out.push_str(&print::stats_header(
-            "OFPST_PORT_DESC reply",
-            p.version,
-            p.xid,
-            wire::stats_flags(p),
-        ));
-        out.push('\n');
-        print::phy_ports(
-            &mut out,
-            p.version,
-            &wire::ports(p.version, wire::stats_body(p)),
-        );
-    }
-    print!("{out}");
-    Ok(())
+        wire::port_desc_body,
+        format_port_desc,
+    )
 }
 
 fn dump_tables(s: &mut Session, target: &str) -> Result<(), Fatal> {
-    let mut v = Vconn::open(target, s)?;
-    let xid = s.alloc_xid();
-    let parts = v.dump(&wire::stats_request(v.version, xid, wire::OFPST_TABLE, &[]))?;
-    let mut out = String::new();
-    for p in &parts {
-        expect_reply(p, wire::is_stats_reply(p))?;
-        out.push_str(&print::stats_header(
-            "OFPST_TABLE reply",
-            p.version,
-            p.xid,
-            wire::stats_flags(p),
-        ));
-        let mut tp = print::TablePrinter::new();
-        for t in wire::table_stats(p.version, wire::stats_body(p)) {
-            tp.table(&mut out, p.version, &t);
-        }
-        tp.finish(&mut out);
-    }
-    print!("{out}");
-    Ok(())
+    dump_command(
+        s,
+        target,
+        wire::OFPST_TABLE,
+        |_| Vec::new(),
+        |out, p| {
+            out.push_str(&print::stats_header(
+                "OFPST_TABLE reply",
+                p.version,
+                p.xid,
+                wire::stats_flags(p),
+            ));
+            let mut tp = print::TablePrinter::new();
+            for t in wire::table_stats(p.version, wire::stats_body(p)) {
+                tp.table(out, p.version, &t);
+            }
+            tp.finish(out);
+        },
+    )
 }
 
 /// Resolves a port argument as ovs-ofctl's `str_to_port_no`: a number or
@@ -490,19 +494,12 @@ fn dump_ports(s: &mut Session, target: &str, port: Option<&str>) -> Result<(), F
         Some(p) => port_arg(s, target, p)?,
         None => openflow::port::OFPP_NONE,
     };
-    let mut v = Vconn::open(target, s)?;
-    let xid = s.alloc_xid();
-    let mut body = wire::port_bytes(v.version, port_no);
-    body.resize(8, 0);
-    let parts = v.dump(&wire::stats_request(
-        v.version,
-        xid,
-        wire::OFPST_PORT,
-        &body,
-    ))?;
-    let mut out = String::new();
-    for p in &parts {
-        expect_reply(p, wire::is_stats_reply(p))?;
+    let body = |version| {
+        let mut body = wire::port_bytes(version, port_no);
+        body.resize(8, 0);
+        body
+    };
+    dump_command(s, target, wire::OFPST_PORT, body, |out, p| {
         let stats = wire::port_stats(p.version, wire::stats_body(p));
         out.push_str(&print::stats_header(
             "OFPST_PORT reply",
@@ -511,8 +508,6 @@ fn dump_ports(s: &mut Session, target: &str, port: Option<&str>) -> Result<(), F
             wire::stats_flags(p),
         ));
         out.push_str(&format!(" {} ports\n", stats.len()));
-        print::port_stats(&mut out, &stats);
-    }
-    print!("{out}");
-    Ok(())
+        print::port_stats(out, &stats);
+    })
 }
