@@ -255,8 +255,10 @@ pub struct RemoteStatus {
     pub sec_since_connect: Option<u64>,
     /// Seconds since the last connection ended (`None` = never).
     pub sec_since_disconnect: Option<u64>,
-    /// Active remotes: why the last connection attempt failed
-    /// (strerror text, e.g. `Connection refused`).
+    /// Active remotes: why the last established session ended with an
+    /// error (`End of file`, an I/O error's strerror text, `Protocol
+    /// error`); failed connection attempts are not reported here, as in
+    /// ovsdb-server.
     pub last_error: Option<String>,
     /// Locks the (first) session owns.
     pub locks_held: Vec<String>,

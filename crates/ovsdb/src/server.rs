@@ -326,14 +326,18 @@ impl Server {
                     Ok(Accepted::Unix(s)) => {
                         let me = self.clone();
                         let sh = shared.clone();
-                        sessions.spawn(async move { me.serve(s, Some(sh)).await });
+                        sessions.spawn(async move {
+                            me.serve(s, Some(sh)).await;
+                        });
                     }
                     Ok(Accepted::Tcp(s, peer)) => {
                         let _ = s.set_nodelay(true);
                         let me = self.clone();
                         let sh = shared.clone();
                         if !shared.remote.is_ssl() {
-                            sessions.spawn(async move { me.serve(s, Some(sh)).await });
+                            sessions.spawn(async move {
+                                me.serve(s, Some(sh)).await;
+                            });
                             continue;
                         }
                         let Some(tls) = self.tls() else {
@@ -343,7 +347,9 @@ impl Server {
                         let name = name.clone();
                         sessions.spawn(async move {
                             match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.acceptor().accept(s)).await {
-                                Ok(Ok(ts)) => me.serve(ts, Some(sh)).await,
+                                Ok(Ok(ts)) => {
+                                    me.serve(ts, Some(sh)).await;
+                                }
                                 Ok(Err(e)) => tracing::warn!("{name}: {peer}: SSL handshake failed: {e}"),
                                 Err(_) => tracing::warn!("{name}: {peer}: SSL handshake timed out"),
                             }
@@ -366,6 +372,7 @@ impl Server {
     async fn run_active(self, shared: Arc<RemoteShared>) {
         let mut backoff = Duration::ZERO;
         let name = shared.remote.to_string();
+        let mut logged: Option<String> = None;
         loop {
             shared.set_state("CONNECTING");
             let max = shared.options.lock().max_backoff.max(MIN_BACKOFF);
@@ -373,10 +380,16 @@ impl Server {
             match connect_stream(&shared.remote, tls.as_ref()).await {
                 Ok(stream) => {
                     tracing::info!("{name}: connected");
-                    shared.conn.lock().last_error = None;
+                    logged = None;
                     let start = tokio::time::Instant::now();
-                    self.serve(stream, Some(shared.clone())).await;
-                    tracing::info!("{name}: connection closed");
+                    let end = self.serve(stream, Some(shared.clone())).await;
+                    tracing::info!(
+                        "{name}: connection closed ({})",
+                        end.as_deref().unwrap_or("no reason")
+                    );
+                    if end.is_some() {
+                        shared.conn.lock().last_error = end;
+                    }
                     backoff = if start.elapsed() >= backoff {
                         MIN_BACKOFF
                     } else {
@@ -384,17 +397,17 @@ impl Server {
                     };
                 }
                 Err(e) => {
+                    // Not a `last_error` (ovsdb-server reports only errors of
+                    // established sessions there); logged once per reason.
                     let reason = match &e {
                         Error::ConnectionFailed(r) => r.clone(),
                         Error::Io(io) => io_reason(io),
                         other => other.to_string(),
                     };
-                    let mut c = shared.conn.lock();
-                    if c.last_error.as_deref() != Some(reason.as_str()) {
+                    if logged.as_deref() != Some(reason.as_str()) {
                         tracing::warn!("{name}: connection attempt failed ({reason})");
+                        logged = Some(reason);
                     }
-                    c.last_error = Some(reason);
-                    drop(c);
                     backoff = next_backoff(backoff, max);
                 }
             }
@@ -408,18 +421,23 @@ impl Server {
     where
         S: AsyncRead + AsyncWrite + Send + 'static,
     {
-        self.serve(stream, None).await
+        self.serve(stream, None).await;
     }
 
     /// An in-process client connected through a `tokio::io::duplex` pipe.
     pub fn connect_local(&self) -> Client {
         let (a, b) = tokio::io::duplex(1 << 16);
         let me = self.clone();
-        tokio::spawn(async move { me.serve(a, None).await });
+        tokio::spawn(async move {
+            me.serve(a, None).await;
+        });
         Client::from_stream(b)
     }
 
-    async fn serve<S>(&self, stream: S, remote: Option<Arc<RemoteShared>>)
+    /// Serves a session until it ends; returns why it ended when that is
+    /// an error ovsdb-server would report as `last_error` (`End of file`,
+    /// an I/O error's text, `Protocol error`).
+    async fn serve<S>(&self, stream: S, remote: Option<Arc<RemoteShared>>) -> Option<String>
     where
         S: AsyncRead + AsyncWrite + Send + 'static,
     {
@@ -468,6 +486,7 @@ impl Server {
             let _ = tx.send(v);
         };
         let mut killed = false;
+        let mut end = None;
         loop {
             let probe = remote
                 .as_ref()
@@ -509,8 +528,15 @@ impl Server {
                         queue(out);
                     }
                 }
-                Ok(None) => break,
+                Ok(None) => {
+                    end = Some("End of file".to_string());
+                    break;
+                }
                 Err(e) => {
+                    end = Some(match &e {
+                        Error::Io(io) => io_reason(io),
+                        _ => "Protocol error".to_string(),
+                    });
                     tracing::info!("session {sid}: protocol error: {e}");
                     queue(error_reply(
                         &Value::Null,
@@ -531,6 +557,7 @@ impl Server {
                 let _ = writer.await;
             }
         }
+        end
     }
 
     /// Handle one incoming message; returns the reply to send (after any

@@ -17,9 +17,20 @@ struct Args {
     /// Database journal (default <OVS_DBDIR>/conf.db).
     #[arg(long)]
     db_file: Option<PathBuf>,
-    /// Extra OVSDB listener: ptcp:PORT[:IP] or punix:PATH (repeatable).
+    /// Extra OVSDB remote (repeatable): listen with ptcp:[PORT][:IP],
+    /// pssl:[PORT][:IP], punix:PATH; connect out with tcp:IP[:PORT],
+    /// ssl:IP[:PORT], unix:PATH.
     #[arg(long)]
     remote: Vec<String>,
+    /// SSL private key (PEM) for pssl:/ssl: remotes.
+    #[arg(long, requires_all = ["certificate", "ca_cert"])]
+    private_key: Option<PathBuf>,
+    /// SSL certificate (PEM) presented to peers.
+    #[arg(long, requires_all = ["private_key", "ca_cert"])]
+    certificate: Option<PathBuf>,
+    /// CA certificate (PEM) that peers' certificates must be signed by.
+    #[arg(long, requires_all = ["private_key", "certificate"])]
+    ca_cert: Option<PathBuf>,
     /// Log to a file (default <OVS_LOGDIR>/ovs-vswitchd.log) instead of stderr.
     #[arg(long, num_args = 0..=1, default_missing_value = "")]
     log_file: Option<String>,
@@ -58,6 +69,14 @@ pub fn main(argv: &[String]) -> i32 {
     let opts = vswitchd::daemon::Options {
         db_file: args.db_file,
         remotes: args.remote,
+        tls: match (args.private_key, args.certificate, args.ca_cert) {
+            (Some(private_key), Some(certificate), Some(ca_cert)) => Some(ovsdb::TlsFiles {
+                private_key,
+                certificate,
+                ca_cert,
+            }),
+            _ => None,
+        },
         n_threads: args.n_threads,
     };
     match runtime.block_on(vswitchd::daemon::run(paths, opts)) {

@@ -13,10 +13,11 @@ use std::time::Duration;
 
 use datapath::Datapath;
 use ofproto::Backer;
-use ovsdb::{DatabaseSchema, Idl, Journal, Server};
+use ovsdb::{DatabaseSchema, Idl, Journal, Remote, Server, TlsConfig, TlsFiles};
 use tokio::sync::mpsc;
 
 use crate::bridge::Reconciler;
+use crate::manager::Managers;
 use crate::paths::Paths;
 use crate::pidfile::Pidfile;
 use crate::unixctl::Commands;
@@ -29,8 +30,13 @@ pub const VSWITCH_SCHEMA: &str = include_str!("../../ovsdb/schemas/vswitch.ovssc
 pub struct Options {
     /// Database journal file (default `<dbdir>/conf.db`).
     pub db_file: Option<PathBuf>,
-    /// Extra OVSDB remotes: `ptcp:PORT[:IP]`, `punix:PATH`.
+    /// Extra OVSDB remotes: `ptcp:`, `pssl:`, `punix:` (listen) and `tcp:`,
+    /// `ssl:`, `unix:` (connect out); `db:…` names are accepted and ignored
+    /// (the `Manager` table is always applied).
     pub remotes: Vec<String>,
+    /// `--private-key`, `--certificate`, `--ca-cert` for SSL remotes (the
+    /// `SSL` table overrides them when set).
+    pub tls: Option<TlsFiles>,
     /// Forwarding threads (default 1).
     pub n_threads: usize,
 }
@@ -45,7 +51,7 @@ pub enum DaemonError {
     #[error("{0}")]
     Ovsdb(#[from] ovsdb::Error),
     /// A remote is not understood.
-    #[error("{0}: unknown remote (expected ptcp:PORT[:IP] or punix:PATH)")]
+    #[error("{0}: unknown remote (expected ptcp:, pssl:, punix:, tcp:, ssl: or unix:)")]
     BadRemote(String),
 }
 
@@ -65,20 +71,23 @@ pub async fn run(paths: Paths, opts: Options) -> Result<(), DaemonError> {
     tracing::info!("{}: opened database", db_file.display());
     let server = Server::new(db, Some(journal));
     let _unix = server.listen_unix(paths.db_sock())?;
-    for remote in &opts.remotes {
-        if let Some(rest) = remote.strip_prefix("ptcp:") {
-            let (port, ip) = match rest.split_once(':') {
-                Some((port, ip)) => (port, ip),
-                None => (rest, "0.0.0.0"),
-            };
-            let (addr, _) = server.listen_tcp(&format!("{ip}:{port}")).await?;
-            tracing::info!("OVSDB listening on tcp:{addr}");
-        } else if let Some(path) = remote.strip_prefix("punix:") {
-            server.listen_unix(path)?;
-        } else {
-            return Err(DaemonError::BadRemote(remote.clone()));
-        }
+    if let Some(files) = &opts.tls {
+        server.set_tls(Some(TlsConfig::load(files)?));
     }
+    let mut static_remotes = Vec::new();
+    for name in &opts.remotes {
+        if name.starts_with("db:") {
+            continue;
+        }
+        let remote = Remote::parse(name).map_err(|_| DaemonError::BadRemote(name.clone()))?;
+        let h = server.add_remote(&remote, remote.default_options())?;
+        match h.local_addr() {
+            Some(a) => tracing::info!("OVSDB listening on {a} ({remote})"),
+            None => tracing::info!("OVSDB remote {remote}"),
+        }
+        static_remotes.push(h);
+    }
+    let managers = Managers::new(server.clone(), opts.tls.clone());
 
     let backer = Backer::new();
     let datapath = Arc::new(Datapath::with_threads(
@@ -109,7 +118,7 @@ pub async fn run(paths: Paths, opts: Options) -> Result<(), DaemonError> {
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tracing::info!("oxvs {} started", env!("CARGO_PKG_VERSION"));
     tokio::select! {
-        r = reconcile_loop(idl, reconciler, backer.clone()) => {
+        r = reconcile_loop(idl, reconciler, managers, backer.clone()) => {
             if let Err(e) = r {
                 tracing::error!("database connection lost: {e}");
             }
@@ -119,6 +128,7 @@ pub async fn run(paths: Paths, opts: Options) -> Result<(), DaemonError> {
         _ = exit_rx.recv() => tracing::info!("exit requested"),
     }
     ctl_task.abort();
+    drop(static_remotes);
     // Closes OpenFlow connections and removes the management sockets.
     connmgr.reconfigure(&[]);
     let _ = std::fs::remove_file(&ctl);
@@ -130,12 +140,14 @@ pub async fn run(paths: Paths, opts: Options) -> Result<(), DaemonError> {
 async fn reconcile_loop(
     mut idl: Idl,
     mut reconciler: Reconciler,
+    mut managers: Managers,
     backer: Arc<Backer>,
 ) -> Result<(), ovsdb::Error> {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut ticks: u64 = 0;
     let mut ops = reconciler.reconfigure(idl.replica());
+    ops.extend(managers.reconfigure(idl.replica()));
     loop {
         if !ops.is_empty() {
             match idl.transact(std::mem::take(&mut ops)).await {
@@ -153,12 +165,15 @@ async fn reconcile_loop(
                 // Take every change already queued before reconfiguring.
                 idl.poll_changes()?;
                 ops = reconciler.reconfigure(idl.replica());
+                ops.extend(managers.reconfigure(idl.replica()));
             }
+            () = managers.changed() => ops = managers.status_ops(idl.replica(), false),
             _ = tick.tick() => {
                 backer.run_periodic();
                 ticks += 1;
                 if ticks.is_multiple_of(5) {
                     ops = reconciler.refresh(idl.replica());
+                    ops.extend(managers.refresh(idl.replica()));
                 }
             }
         }

@@ -3,6 +3,7 @@
 
 pub mod bridge;
 pub mod daemon;
+pub mod manager;
 pub mod netinfo;
 pub mod paths;
 pub mod pidfile;
