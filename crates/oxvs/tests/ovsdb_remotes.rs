@@ -395,3 +395,66 @@ fn set_ssl_and_pssl_manager() {
     assert!(!run(&rogue).status.success());
     assert!(run(&ctl).status.success());
 }
+
+/// Active managers with the real `ovsdb-client` as the passive peer
+/// (`ovsdb-client list-dbs ptcp:…` / `pssl:…` waits for the server to
+/// connect): `set-manager tcp:` and, with ovs-pki certificates on both
+/// sides, `set-manager ssl:`.
+#[test]
+fn active_managers_to_real_ovsdb_client() {
+    if !have("ovs-vsctl") || !have("ovsdb-client") || !have("ovs-pki") {
+        return;
+    }
+    let pkidir = std::env::temp_dir().join(format!("oxvs-remotes-pki2-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&pkidir);
+    std::fs::create_dir_all(&pkidir).unwrap();
+    let (sw, ctl, _) = make_pki(&pkidir);
+    let d = Daemon::start("client-peer", &sw.flags());
+    d.must(&["init"]);
+    for ssl in [false, true] {
+        let port = free_port();
+        let (passive, active) = if ssl {
+            (
+                format!("pssl:{port}:127.0.0.1"),
+                format!("ssl:127.0.0.1:{port}"),
+            )
+        } else {
+            (
+                format!("ptcp:{port}:127.0.0.1"),
+                format!("tcp:127.0.0.1:{port}"),
+            )
+        };
+        let mut args = vec!["20".to_string(), "ovsdb-client".into()];
+        if ssl {
+            args.extend(ctl.flags());
+        }
+        args.extend(["list-dbs".to_string(), passive.clone()]);
+        let peer = Command::new("timeout")
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Let it bind before the manager starts (the manager would retry
+        // anyway, after its backoff).
+        std::thread::sleep(Duration::from_millis(300));
+        d.must(&["set-manager", &active]);
+        let out = peer.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "ovsdb-client {passive}: {}\nlog:\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            d.log()
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "Open_vSwitch\n_Server\n"
+        );
+        // The peer hung up after its request: reported as ovsdb-server does.
+        d.wait_for(&["get", "Manager", &active, "status"], |s| {
+            s.contains("last_error=\"End of file\"")
+        });
+        d.must(&["del-manager"]);
+    }
+    let _ = std::fs::remove_dir_all(&pkidir);
+}
