@@ -532,31 +532,69 @@ fn encode_packet_out(p: &PacketOut, version: u8, out: &mut Vec<u8>) {
     out.extend_from_slice(&p.data);
 }
 
+/// The 40 bytes every flow_removed but OpenFlow 1.5's shares (OF1.0
+/// `ofp_flow_removed` after its match, OF1.3 `ofp_flow_removed` before its
+/// match, NX `nx_flow_removed`): cookie, priority, reason, a table byte
+/// (OF1.0: pad; NX: table + 1), duration, idle timeout, a u16 (OF1.0: pad;
+/// OF1.3: hard timeout; NX: match_len), packet and byte counts. Returns the
+/// flow_removed without table or hard timeout, the table byte and the u16.
+fn decode_flow_removed_fixed(r: &mut Rd) -> Result<(FlowRemoved, u8, u16), OfpError> {
+    let mut f = FlowRemoved {
+        cookie: r.u64()?,
+        priority: r.u16()?,
+        reason: r.u8()?,
+        ..FlowRemoved::default()
+    };
+    let table_byte = r.u8()?;
+    f.duration_sec = r.u32()?;
+    f.duration_nsec = r.u32()?;
+    f.idle_timeout = r.u16()?;
+    let word = r.u16()?;
+    f.packet_count = r.u64()?;
+    f.byte_count = r.u64()?;
+    Ok((f, table_byte, word))
+}
+
+/// Writes the fixed part read by [`decode_flow_removed_fixed`]; returns the
+/// offset of the u16 after the idle timeout (for a later patch).
+fn encode_flow_removed_fixed(
+    f: &FlowRemoved,
+    table_byte: u8,
+    word: u16,
+    out: &mut Vec<u8>,
+) -> usize {
+    out.u64(f.cookie);
+    out.u16(f.priority);
+    out.u8(f.reason);
+    out.u8(table_byte);
+    out.u32(f.duration_sec);
+    out.u32(f.duration_nsec);
+    out.u16(f.idle_timeout);
+    let at = out.len();
+    out.u16(word);
+    out.u64(f.packet_count);
+    out.u64(f.byte_count);
+    at
+}
+
 fn decode_flow_removed(r: &mut Rd, version: u8) -> Result<FlowRemoved, OfpError> {
-    let mut f = FlowRemoved::default();
     if version == OFP10 {
-        f.match_ = decode_of10_match(r)?;
-        f.cookie = r.u64()?;
-        f.priority = r.u16()?;
-        f.reason = r.u8()?;
-        r.skip(1)?;
-        f.duration_sec = r.u32()?;
-        f.duration_nsec = r.u32()?;
-        f.idle_timeout = r.u16()?;
-        r.skip(2)?;
-        f.packet_count = r.u64()?;
-        f.byte_count = r.u64()?;
-        return Ok(f);
+        let match_ = decode_of10_match(r)?;
+        let (f, _, _) = decode_flow_removed_fixed(r)?;
+        return Ok(FlowRemoved { match_, ..f });
     }
     if version >= OFP15 {
         // OpenFlow 1.5.1 §7.4.2: table, reason, priority, timeouts,
         // cookie, match, then the counters as OXS.
-        f.table_id = r.u8()?;
-        f.reason = r.u8()?;
-        f.priority = r.u16()?;
-        f.idle_timeout = r.u16()?;
-        f.hard_timeout = r.u16()?;
-        f.cookie = r.u64()?;
+        let mut f = FlowRemoved {
+            table_id: r.u8()?,
+            reason: r.u8()?,
+            priority: r.u16()?,
+            idle_timeout: r.u16()?,
+            hard_timeout: r.u16()?,
+            cookie: r.u64()?,
+            ..FlowRemoved::default()
+        };
         f.match_ = decode_oxm_match(r)?;
         let st = decode_stats(r)?;
         (f.duration_sec, f.duration_nsec) = st.duration.unwrap_or_default();
@@ -565,33 +603,20 @@ fn decode_flow_removed(r: &mut Rd, version: u8) -> Result<FlowRemoved, OfpError>
         done(r)?;
         return Ok(f);
     }
-    f.cookie = r.u64()?;
-    f.priority = r.u16()?;
-    f.reason = r.u8()?;
-    f.table_id = r.u8()?;
-    f.duration_sec = r.u32()?;
-    f.duration_nsec = r.u32()?;
-    f.idle_timeout = r.u16()?;
-    f.hard_timeout = r.u16()?;
-    f.packet_count = r.u64()?;
-    f.byte_count = r.u64()?;
-    f.match_ = decode_oxm_match(r)?;
-    Ok(f)
+    let (f, table_id, hard_timeout) = decode_flow_removed_fixed(r)?;
+    let match_ = decode_oxm_match(r)?;
+    Ok(FlowRemoved {
+        table_id,
+        hard_timeout,
+        match_,
+        ..f
+    })
 }
 
 fn encode_flow_removed(f: &FlowRemoved, version: u8, out: &mut Vec<u8>) {
     if version == OFP10 {
         encode_of10_match(&f.match_, out);
-        out.u64(f.cookie);
-        out.u16(f.priority);
-        out.u8(f.reason);
-        out.u8(0);
-        out.u32(f.duration_sec);
-        out.u32(f.duration_nsec);
-        out.u16(f.idle_timeout);
-        out.u16(0);
-        out.u64(f.packet_count);
-        out.u64(f.byte_count);
+        encode_flow_removed_fixed(f, 0, 0, out);
         return;
     }
     if version >= OFP15 {
@@ -611,56 +636,29 @@ fn encode_flow_removed(f: &FlowRemoved, version: u8, out: &mut Vec<u8>) {
         encode_stats(&st, out);
         return;
     }
-    out.u64(f.cookie);
-    out.u16(f.priority);
-    out.u8(f.reason);
-    out.u8(f.table_id);
-    out.u32(f.duration_sec);
-    out.u32(f.duration_nsec);
-    out.u16(f.idle_timeout);
-    out.u16(f.hard_timeout);
-    out.u64(f.packet_count);
-    out.u64(f.byte_count);
+    encode_flow_removed_fixed(f, f.table_id, f.hard_timeout, out);
     encode_oxm_match(&f.match_, version, out);
 }
 
 /// NXT_FLOW_REMOVED body (OVS nicira-ext.h `nx_flow_removed`, 40 bytes
-/// then the NXM match padded to 8): cookie, priority, reason, table id + 1
-/// (0 = unknown), duration, idle timeout, match_len, counters.
+/// then the NXM match padded to 8): the shared fixed part with the table
+/// id plus one (0 = unknown) and `match_len` in place of the hard timeout.
 ///
 /// Errors: `OFPBRC_BAD_LEN` for a body shorter than 40 bytes or bytes after
 /// the padded match; `OFPBMC_BAD_LEN` when `match_len` runs past the end.
 fn decode_nx_flow_removed(r: &mut Rd) -> Result<FlowRemoved, OfpError> {
-    let mut f = FlowRemoved {
-        cookie: r.u64()?,
-        priority: r.u16()?,
-        reason: r.u8()?,
-        table_id: r.u8()?.checked_sub(1).unwrap_or(OFPTT_ALL),
-        duration_sec: r.u32()?,
-        duration_nsec: r.u32()?,
-        idle_timeout: r.u16()?,
-        ..FlowRemoved::default()
-    };
-    let match_len = usize::from(r.u16()?);
-    f.packet_count = r.u64()?;
-    f.byte_count = r.u64()?;
-    f.match_ = decode_nxm_padded(r, match_len)?;
+    let (f, table_byte, match_len) = decode_flow_removed_fixed(r)?;
+    let match_ = decode_nxm_padded(r, usize::from(match_len))?;
     done(r)?;
-    Ok(f)
+    Ok(FlowRemoved {
+        table_id: table_byte.checked_sub(1).unwrap_or(OFPTT_ALL),
+        match_,
+        ..f
+    })
 }
 
 fn encode_nx_flow_removed(f: &FlowRemoved, out: &mut Vec<u8>) {
-    out.u64(f.cookie);
-    out.u16(f.priority);
-    out.u8(f.reason);
-    out.u8(f.table_id.wrapping_add(1));
-    out.u32(f.duration_sec);
-    out.u32(f.duration_nsec);
-    out.u16(f.idle_timeout);
-    let at = out.len();
-    out.u16(0);
-    out.u64(f.packet_count);
-    out.u64(f.byte_count);
+    let at = encode_flow_removed_fixed(f, f.table_id.wrapping_add(1), 0, out);
     let n = encode_nxm_padded(&f.match_, out);
     out.set_u16(at, n);
 }
@@ -731,6 +729,43 @@ fn encode_nx_flow_stats_request(q: &FlowStatsRequest, out: &mut Vec<u8>) {
     out.set_u16(at, n);
 }
 
+/// The 40 bytes shared by a flow stats entry of OF1.0 (after its match),
+/// OF1.3/1.4 (`ofp_flow_stats`, before its match) and NXST_FLOW
+/// (`nx_flow_stats`): duration, priority, idle and hard timeouts, three
+/// version-specific u16s (OF1.0: pad; OF1.3+: flags, importance, pad; NX:
+/// match_len, idle_age + 1, hard_age + 1), cookie, packet and byte counts.
+/// Fills those fields of `s` and returns the three u16s.
+fn decode_flow_stats_fixed(e: &mut Rd, s: &mut FlowStats) -> Result<[u16; 3], OfpError> {
+    s.duration_sec = e.u32()?;
+    s.duration_nsec = e.u32()?;
+    s.priority = e.u16()?;
+    s.idle_timeout = e.u16()?;
+    s.hard_timeout = e.u16()?;
+    let mid = [e.u16()?, e.u16()?, e.u16()?];
+    s.cookie = e.u64()?;
+    s.packet_count = e.u64()?;
+    s.byte_count = e.u64()?;
+    Ok(mid)
+}
+
+/// Writes the fixed part read by [`decode_flow_stats_fixed`] with `mid`
+/// as the three version-specific u16s; returns the offset of the first.
+fn encode_flow_stats_fixed(s: &FlowStats, mid: [u16; 3], out: &mut Vec<u8>) -> usize {
+    out.u32(s.duration_sec);
+    out.u32(s.duration_nsec);
+    out.u16(s.priority);
+    out.u16(s.idle_timeout);
+    out.u16(s.hard_timeout);
+    let at = out.len();
+    for v in mid {
+        out.u16(v);
+    }
+    out.u64(s.cookie);
+    out.u64(s.packet_count);
+    out.u64(s.byte_count);
+    at
+}
+
 fn decode_flow_stats(r: &mut Rd, version: u8, nx: bool) -> Result<Vec<FlowStats>, OfpError> {
     let mut v = Vec::new();
     while !r.is_empty() {
@@ -746,31 +781,14 @@ fn decode_flow_stats(r: &mut Rd, version: u8, nx: bool) -> Result<Vec<FlowStats>
         };
         e.skip(1)?;
         if nx {
-            s.duration_sec = e.u32()?;
-            s.duration_nsec = e.u32()?;
-            s.priority = e.u16()?;
-            s.idle_timeout = e.u16()?;
-            s.hard_timeout = e.u16()?;
-            let match_len = usize::from(e.u16()?);
-            let age = |a: u16| a.checked_sub(1);
-            s.idle_age = age(e.u16()?);
-            s.hard_age = age(e.u16()?);
-            s.cookie = e.u64()?;
-            s.packet_count = e.u64()?;
-            s.byte_count = e.u64()?;
-            s.match_ = decode_nxm_padded(&mut e, match_len)?;
+            let [match_len, idle_age, hard_age] = decode_flow_stats_fixed(&mut e, &mut s)?;
+            s.idle_age = idle_age.checked_sub(1);
+            s.hard_age = hard_age.checked_sub(1);
+            s.match_ = decode_nxm_padded(&mut e, usize::from(match_len))?;
             s.ofpacts = decode_actions(e.rest(), OFP10)?;
         } else if version == OFP10 {
             s.match_ = decode_of10_match(&mut e)?;
-            s.duration_sec = e.u32()?;
-            s.duration_nsec = e.u32()?;
-            s.priority = e.u16()?;
-            s.idle_timeout = e.u16()?;
-            s.hard_timeout = e.u16()?;
-            e.skip(6)?;
-            s.cookie = e.u64()?;
-            s.packet_count = e.u64()?;
-            s.byte_count = e.u64()?;
+            decode_flow_stats_fixed(&mut e, &mut s)?;
             s.ofpacts = decode_actions(e.rest(), OFP10)?;
         } else if version >= OFP15 {
             // OpenFlow 1.5.1 §7.3.5.2 `ofp_flow_desc`: the counters follow
@@ -791,20 +809,11 @@ fn decode_flow_stats(r: &mut Rd, version: u8, nx: bool) -> Result<Vec<FlowStats>
             s.byte_count = st.byte_count.unwrap_or_default();
             s.ofpacts = decode_instructions(e.rest(), version)?;
         } else {
-            s.duration_sec = e.u32()?;
-            s.duration_nsec = e.u32()?;
-            s.priority = e.u16()?;
-            s.idle_timeout = e.u16()?;
-            s.hard_timeout = e.u16()?;
-            s.flags = e.u16()?;
-            let imp = e.u16()?;
+            let [flags, importance, _] = decode_flow_stats_fixed(&mut e, &mut s)?;
+            s.flags = flags;
             if version >= 5 {
-                s.importance = imp;
+                s.importance = importance;
             }
-            e.skip(2)?;
-            s.cookie = e.u64()?;
-            s.packet_count = e.u64()?;
-            s.byte_count = e.u64()?;
             s.match_ = decode_oxm_match(&mut e)?;
             s.ofpacts = decode_instructions(e.rest(), version)?;
         }
@@ -824,19 +833,8 @@ fn encode_flow_stats(v: &[FlowStats], version: u8, nx: bool, out: &mut Vec<u8>) 
         out.u8(0);
         let ctx = ctx_for(version, &s.match_);
         if nx {
-            out.u32(s.duration_sec);
-            out.u32(s.duration_nsec);
-            out.u16(s.priority);
-            out.u16(s.idle_timeout);
-            out.u16(s.hard_timeout);
-            let at = out.len();
-            out.u16(0);
             let age = |a: Option<u16>| a.map_or(0, |a| a.saturating_add(1));
-            out.u16(age(s.idle_age));
-            out.u16(age(s.hard_age));
-            out.u64(s.cookie);
-            out.u64(s.packet_count);
-            out.u64(s.byte_count);
+            let at = encode_flow_stats_fixed(s, [0, age(s.idle_age), age(s.hard_age)], out);
             let n = encode_nxm_padded(&s.match_, out);
             out.set_u16(at, n);
             encode_actions(
@@ -849,15 +847,7 @@ fn encode_flow_stats(v: &[FlowStats], version: u8, nx: bool, out: &mut Vec<u8>) 
             );
         } else if version == OFP10 {
             encode_of10_match(&s.match_, out);
-            out.u32(s.duration_sec);
-            out.u32(s.duration_nsec);
-            out.u16(s.priority);
-            out.u16(s.idle_timeout);
-            out.u16(s.hard_timeout);
-            out.zeros(6);
-            out.u64(s.cookie);
-            out.u64(s.packet_count);
-            out.u64(s.byte_count);
+            encode_flow_stats_fixed(s, [0; 3], out);
             encode_actions(&s.ofpacts, ctx, out);
         } else if version >= OFP15 {
             out.u16(s.priority);
@@ -877,17 +867,8 @@ fn encode_flow_stats(v: &[FlowStats], version: u8, nx: bool, out: &mut Vec<u8>) 
             encode_stats(&st, out);
             encode_instructions(&s.ofpacts, ctx, out);
         } else {
-            out.u32(s.duration_sec);
-            out.u32(s.duration_nsec);
-            out.u16(s.priority);
-            out.u16(s.idle_timeout);
-            out.u16(s.hard_timeout);
-            out.u16(s.flags);
-            out.u16(if version >= 5 { s.importance } else { 0 });
-            out.u16(0);
-            out.u64(s.cookie);
-            out.u64(s.packet_count);
-            out.u64(s.byte_count);
+            let importance = if version >= 5 { s.importance } else { 0 };
+            encode_flow_stats_fixed(s, [s.flags, importance, 0], out);
             encode_oxm_match(&s.match_, version, out);
             encode_instructions(&s.ofpacts, ctx, out);
         }
