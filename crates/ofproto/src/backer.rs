@@ -670,10 +670,13 @@ impl Backer {
         let mut p = XlateParams {
             now: self.now(),
             now_ns: self.clock.now_nanos(),
+            metadata: flow.metadata,
+            regs: flow.regs,
+            ctl: Some(&self.ctl),
             trace: Some(&mut lines),
             ..XlateParams::default()
         };
-        if key.in_port == u32::MAX {
+        let outcome = if key.in_port == u32::MAX {
             // A port with no datapath port (or none at all): translate as
             // OVS does, through the OpenFlow port only.
             xlate::xlate_actions(
@@ -687,10 +690,10 @@ impl Backer {
                 }],
                 &mut p,
                 &mut out,
-            );
+            )
         } else {
-            xlate::xlate_with(&cfg, &key, &mut p, &mut out);
-        }
+            xlate::xlate_with(&cfg, &key, &mut p, &mut out)
+        };
         let final_flow = p.final_flow;
         let mut s = format!(
             "Flow: {}
@@ -703,6 +706,9 @@ impl Backer {
         }
         s.push('\n');
         s.push_str(&crate::trace::format_tail(&flow, final_flow.as_ref(), &out));
+        if outcome.too_deep {
+            s.push_str("Translation failed (Recursion too deep), packet is dropped.\n");
+        }
         Ok(s)
     }
 

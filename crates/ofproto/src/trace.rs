@@ -209,6 +209,114 @@ fn l2_only(frame: &[u8]) -> packet::flow::FlowKey {
     k
 }
 
+/// What a trace node is (OVS `enum oftrace_node_type`); it decides how the
+/// node is printed and whether it counts as "terminal" for indentation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeKind {
+    /// `bridge("NAME")` with a line of dashes under it, after a blank line.
+    Bridge,
+    /// A table lookup: ` 0. MATCH, priority P` or ` 3. No match.`; its
+    /// children are the rule's actions and what they caused.
+    Table,
+    /// An OpenFlow action, printed as is.
+    Action,
+    /// An explanation, printed ` -> TEXT`.
+    Detail,
+    /// A warning, printed ` >> TEXT`.
+    Warn,
+    /// An error, printed ` >>>> TEXT <<<<`.
+    Error,
+}
+
+impl NodeKind {
+    /// OVS `oftrace_node_type_is_terminal`: actions and notes never have
+    /// children of their own (what an action causes is appended after it).
+    fn is_terminal(self) -> bool {
+        !matches!(self, NodeKind::Bridge | NodeKind::Table)
+    }
+}
+
+#[derive(Debug)]
+struct TraceNode {
+    kind: NodeKind,
+    text: String,
+    subs: Vec<usize>,
+}
+
+/// The tree a traced translation builds (OVS's list of `oftrace_node`s):
+/// nodes are appended to the current list, which is the top level or the
+/// children of the last table/bridge entered. A resubmit's or goto_table's
+/// table node is appended *after* the action in the same list, so its
+/// depth on screen depends on whether more nodes follow it (see
+/// [`TraceTree::render`]).
+#[derive(Debug, Default)]
+pub struct TraceTree {
+    nodes: Vec<TraceNode>,
+    root: Vec<usize>,
+    cur: Option<usize>,
+}
+
+impl TraceTree {
+    /// Appends a node to the current list; returns its index (for
+    /// [`TraceTree::enter`]).
+    pub fn report(&mut self, kind: NodeKind, text: impl Into<String>) -> usize {
+        let i = self.nodes.len();
+        self.nodes.push(TraceNode {
+            kind,
+            text: text.into(),
+            subs: Vec::new(),
+        });
+        match self.cur {
+            Some(c) => self.nodes[c].subs.push(i),
+            None => self.root.push(i),
+        }
+        i
+    }
+
+    /// Makes node `i`'s children the current list; returns the previous
+    /// current list for [`TraceTree::leave`].
+    pub fn enter(&mut self, i: usize) -> Option<usize> {
+        self.cur.replace(i)
+    }
+
+    /// Restores the current list saved by [`TraceTree::enter`].
+    pub fn leave(&mut self, saved: Option<usize>) {
+        self.cur = saved;
+    }
+
+    /// The tree as lines (without newlines), OVS
+    /// `oftrace_node_print_details`: a node of a list at `level` is
+    /// indented `(level + more) * 4` spaces, where `more` is 1 if another
+    /// node follows it in its list or it is terminal (an action or note),
+    /// and its children are printed at `level + 2 * more`.
+    pub fn render(&self, out: &mut Vec<String>) {
+        self.render_list(&self.root, 0, out);
+    }
+
+    fn render_list(&self, list: &[usize], level: usize, out: &mut Vec<String>) {
+        for (pos, &i) in list.iter().enumerate() {
+            let Some(n) = self.nodes.get(i) else {
+                continue;
+            };
+            let more = usize::from(pos + 1 < list.len() || n.kind.is_terminal());
+            let pad = (level + more) * 4;
+            let text = &n.text;
+            match n.kind {
+                NodeKind::Bridge => {
+                    out.push(String::new());
+                    out.push(format!("{:pad$}{text}", ""));
+                    out.push(format!("{:pad$}{}", "", "-".repeat(text.len())));
+                }
+                NodeKind::Table | NodeKind::Action => out.push(format!("{:pad$}{text}", "")),
+                NodeKind::Detail => out.push(format!("{:pad$} -> {text}", "")),
+                NodeKind::Warn => out.push(format!("{:pad$} >> {text}", "")),
+                NodeKind::Error => out.push(format!("{:pad$} >>>> {text} <<<<", "")),
+            }
+            self.render_list(&n.subs, level + 2 * more, out);
+        }
+    }
+}
+
 /// Prints the trace's last lines from the translation result: `Final
 /// flow:`, `Megaflow:` and `Datapath actions:`.
 ///
@@ -245,7 +353,23 @@ pub fn format_tail(flow: &Flow, final_flow: Option<&Flow>, x: &Xlated) -> String
             if i > 0 {
                 acts.push(',');
             }
-            datapath::upcall::format_action(&mut acts, a);
+            match a {
+                // OVS 3.1's trace prints its controller actions with
+                // `dont_send=1` (the trace sends nothing).
+                datapath::DpAction::Userspace { userdata } => {
+                    match datapath::ControllerUserdata::from_userdata(*userdata) {
+                        Some(c) => {
+                            let _ = write!(
+                                acts,
+                                "userspace(pid=0,controller(reason={},dont_send=1,continuation=0,recirc_id={},rule_cookie=0,controller_id={},max_len={}))",
+                                c.reason, c.recirc_id, c.controller_id, c.max_len
+                            );
+                        }
+                        None => datapath::upcall::format_action(&mut acts, a),
+                    }
+                }
+                _ => datapath::upcall::format_action(&mut acts, a),
+            }
         }
     }
     let _ = writeln!(s, "Datapath actions: {acts}");
@@ -443,13 +567,10 @@ Datapath actions: 3
     /// table node is appended after the resubmit action in the same list, so
     /// a non-trailing resubmit's table prints at `(L+1)*4` and its actions at
     /// `(L+3)*4` (12 spaces under a top-level table), a trailing one or a
-    /// goto_table's at `L*4`. oxvs's xlate indents by 4 per nested resubmit
-    /// and does not feed metadata/registers of the trace flow into the
-    /// pipeline, and prints "skipping output to input port" as a detail
-    /// (` -> `) where OVS has a warning (` >> `); all three are in
-    /// `xlate.rs`/`backer.rs`, so this test is ignored until they change.
+    /// goto_table's at `L*4` ([`super::TraceTree::render`]). The trace
+    /// flow's metadata and registers enter the pipeline, and "skipping
+    /// output to input port" is a warning (` >> `).
     #[test]
-    #[ignore = "needs xlate.rs/backer.rs: OVS nesting rule and metadata/regs of the trace flow"]
     fn nested_resubmit_indentation_is_ovs_output() {
         let b = Backer::with_clock(Arc::new(ManualClock::new(0)));
         b.reconfigure(&[bridge(
@@ -520,6 +641,253 @@ Megaflow: recirc_id=0,eth,ip,in_port=2,dl_src=00:00:00:00:00:00,nw_frag=no
 Datapath actions: 2,set(eth(src=02:00:00:00:00:01)),2
 "
         );
+    }
+
+    /// Bridge `tb0` laid out like the OVS 3.1 bench bridge the captures
+    /// below come from (netdev datapath: LOCAL is datapath port 1, internal
+    /// ports tp1–tp3 are OpenFlow 1–3 on datapath ports 2–4), with `flows`
+    /// (`ovs-ofctl -O OpenFlow13 add-flows` lines) as its only flows;
+    /// returns `ofproto/trace tb0 FLOW`.
+    fn tb0_trace(flows: &str, flow: &str) -> String {
+        use openflow::text::{parse_flow, FlowUsage};
+        let b = Backer::with_clock(Arc::new(ManualClock::new(0)));
+        b.reconfigure(&[bridge(
+            "tb0",
+            vec![
+                plain("tb0", OFPP_LOCAL, 1),
+                plain("tp1", 1, 2),
+                plain("tp2", 2, 3),
+                plain("tp3", 3, 4),
+            ],
+        )]);
+        let del = FlowMod {
+            command: FlowModCommand::Delete,
+            table_id: 0xff,
+            ..FlowMod::default()
+        };
+        b.flow_mod("tb0", &del).unwrap();
+        for line in flows.lines() {
+            let spec = parse_flow(line, FlowUsage::Add, 4, None).unwrap();
+            b.flow_mod("tb0", &spec.to_flow_mod(FlowModCommand::Add, 4))
+                .unwrap();
+        }
+        b.trace("tb0", flow).unwrap()
+    }
+
+    // Captured from Open vSwitch 3.1 (`ovs-appctl ofproto/trace tb0 FLOW`
+    // after `ovs-ofctl -O OpenFlow13 add-flows tb0` of the same lines, on
+    // a private ovs-vswitchd with a netdev bridge tb0 and internal ports
+    // tp1-tp3 at ofport_request 1-3).
+
+    #[test]
+    fn resubmits_to_missing_and_nested_tables() {
+        let flows = "table=0,in_port=1,actions=resubmit(,5),resubmit(,1),output:2\ntable=1,actions=output:3,resubmit(,2),output:1\ntable=2,actions=set_field:02:00:00:00:00:09->eth_dst,resubmit(,3)";
+        let want = r#"Flow: ip,in_port=1,vlan_tci=0x0000,dl_src=00:00:00:00:00:00,dl_dst=00:00:00:00:00:00,nw_src=0.0.0.0,nw_dst=0.0.0.0,nw_proto=0,nw_tos=0,nw_ecn=0,nw_ttl=0,nw_frag=no
+
+bridge("tb0")
+-------------
+ 0. in_port=1, priority 32768
+    resubmit(,5)
+     5. No match.
+            drop
+    resubmit(,1)
+     1. priority 32768
+            output:3
+            resubmit(,2)
+             2. priority 32768
+                    set_field:02:00:00:00:00:09->eth_dst
+                    resubmit(,3)
+                 3. No match.
+                    drop
+            output:1
+             >> skipping output to input port
+    output:2
+
+Final flow: ip,in_port=1,vlan_tci=0x0000,dl_src=00:00:00:00:00:00,dl_dst=02:00:00:00:00:09,nw_src=0.0.0.0,nw_dst=0.0.0.0,nw_proto=0,nw_tos=0,nw_ecn=0,nw_ttl=0,nw_frag=no
+Megaflow: recirc_id=0,eth,ip,in_port=1,dl_dst=00:00:00:00:00:00,nw_frag=no
+Datapath actions: 4,set(eth(dst=02:00:00:00:00:09)),3
+"#;
+        assert_eq!(tb0_trace(flows, "in_port=1,ip"), want);
+    }
+
+    #[test]
+    fn goto_table_chain_with_action_set() {
+        let flows = "table=0,in_port=1,actions=write_actions(output:3),goto_table:1\ntable=1,tcp,actions=load:0x5->NXM_NX_REG0[],goto_table:2\ntable=2,reg0=5,actions=output:2,goto_table:3";
+        let want = r#"Flow: tcp,in_port=1,vlan_tci=0x0000,dl_src=00:00:00:00:00:00,dl_dst=00:00:00:00:00:00,nw_src=0.0.0.0,nw_dst=0.0.0.0,nw_tos=0,nw_ecn=0,nw_ttl=0,nw_frag=no,tp_src=0,tp_dst=80,tcp_flags=0
+
+bridge("tb0")
+-------------
+ 0. in_port=1, priority 32768
+    write_actions(output:3)
+     -> action set is: output:3
+    goto_table:1
+     1. tcp, priority 32768
+            load:0x5->NXM_NX_REG0[]
+            goto_table:2
+         2. reg0=0x5, priority 32768
+            output:2
+            goto_table:3
+         3. No match.
+            drop
+--. Executing action set:
+    output:3
+
+Final flow: tcp,reg0=0x5,in_port=1,vlan_tci=0x0000,dl_src=00:00:00:00:00:00,dl_dst=00:00:00:00:00:00,nw_src=0.0.0.0,nw_dst=0.0.0.0,nw_tos=0,nw_ecn=0,nw_ttl=0,nw_frag=no,tp_src=0,tp_dst=80,tcp_flags=0
+Megaflow: recirc_id=0,eth,tcp,in_port=1,nw_frag=no
+Datapath actions: 3,4
+"#;
+        assert_eq!(tb0_trace(flows, "in_port=1,tcp,tp_dst=80"), want);
+    }
+
+    #[test]
+    fn controller_in_port_normal_and_action_set() {
+        let flows = "table=0,priority=5,in_port=1,actions=controller,resubmit(,1),NORMAL\ntable=1,actions=output:in_port,clear_actions,write_actions(output:2,set_field:5->reg1)";
+        let want = r#"Flow: in_port=1,vlan_tci=0x0000,dl_src=00:00:00:00:00:00,dl_dst=ff:ff:ff:ff:ff:ff,dl_type=0x0000
+
+bridge("tb0")
+-------------
+ 0. in_port=1, priority 5
+    CONTROLLER:65535
+    resubmit(,1)
+     1. priority 32768
+            IN_PORT
+            clear_actions
+             -> action set was empty
+            write_actions(output:2,set_field:0x5->reg1)
+             -> action set is: set_field:0x5->reg1,output:2
+    NORMAL
+     -> no learned MAC for destination, flooding
+--. Executing action set:
+    set_field:0x5->reg1
+    output:2
+
+Final flow: reg1=0x5,in_port=1,vlan_tci=0x0000,dl_src=00:00:00:00:00:00,dl_dst=ff:ff:ff:ff:ff:ff,dl_type=0x0000
+Megaflow: recirc_id=0,eth,in_port=1,dl_src=00:00:00:00:00:00,dl_dst=ff:ff:ff:ff:ff:ff,dl_type=0x0000
+Datapath actions: userspace(pid=0,controller(reason=1,dont_send=1,continuation=0,recirc_id=1,rule_cookie=0,controller_id=0,max_len=65535)),2,1,3,4,3
+"#;
+        assert_eq!(tb0_trace(flows, "in_port=1,dl_dst=ff:ff:ff:ff:ff:ff"), want);
+    }
+
+    #[test]
+    fn clear_actions_reports_the_old_set() {
+        let flows = "table=0,in_port=1,actions=write_actions(output:3),goto_table:1\ntable=1,actions=output:2,clear_actions";
+        let want = r#"Flow: in_port=1,vlan_tci=0x0000,dl_src=00:00:00:00:00:00,dl_dst=00:00:00:00:00:00,dl_type=0x0000
+
+bridge("tb0")
+-------------
+ 0. in_port=1, priority 32768
+    write_actions(output:3)
+     -> action set is: output:3
+    goto_table:1
+ 1. priority 32768
+    output:2
+    clear_actions
+     -> action set was: output:3
+
+Final flow: unchanged
+Megaflow: recirc_id=0,eth,in_port=1,dl_type=0x0000
+Datapath actions: 3
+"#;
+        assert_eq!(tb0_trace(flows, "in_port=1"), want);
+    }
+
+    /// A patch port: the peer bridge's node follows the output action in
+    /// the same list (captured as above, with a second netdev bridge tb1
+    /// whose patch port pb (OpenFlow 1) peers with tb0's pa (OpenFlow 4),
+    /// an internal port tq1 (OpenFlow 2, datapath 5) and LOCAL at datapath
+    /// 6; tb1's flows added by plain `ovs-ofctl add-flows`, which sends
+    /// `mod_nw_ttl:9` as the `load` shown).
+    #[test]
+    fn patch_port_bridge_is_nested_under_the_output() {
+        use crate::test_util::patch;
+        let b = Backer::with_clock(Arc::new(ManualClock::new(0)));
+        b.reconfigure(&[
+            bridge(
+                "tb0",
+                vec![
+                    plain("tb0", OFPP_LOCAL, 1),
+                    plain("tp1", 1, 2),
+                    plain("tp2", 2, 3),
+                    plain("tp3", 3, 4),
+                    patch("pa", 4, "pb"),
+                ],
+            ),
+            bridge(
+                "tb1",
+                vec![
+                    patch("pb", 1, "pa"),
+                    plain("tq1", 2, 5),
+                    plain("tb1", OFPP_LOCAL, 6),
+                ],
+            ),
+        ]);
+        let flows = [
+            ("tb0", "table=0,in_port=1,actions=output:4,output:2"),
+            ("tb1", "in_port=1,actions=resubmit(,1),output:2"),
+            ("tb1", "table=1,ip,actions=load:0x9->NXM_NX_IP_TTL[]"),
+        ];
+        for br in ["tb0", "tb1"] {
+            let del = FlowMod {
+                command: FlowModCommand::Delete,
+                table_id: 0xff,
+                ..FlowMod::default()
+            };
+            b.flow_mod(br, &del).unwrap();
+        }
+        for (br, line) in flows {
+            let spec =
+                openflow::text::parse_flow(line, openflow::text::FlowUsage::Add, 4, None).unwrap();
+            b.flow_mod(br, &spec.to_flow_mod(FlowModCommand::Add, 4))
+                .unwrap();
+        }
+        let want = r#"Flow: ip,in_port=1,vlan_tci=0x0000,dl_src=00:00:00:00:00:00,dl_dst=00:00:00:00:00:00,nw_src=0.0.0.0,nw_dst=0.0.0.0,nw_proto=0,nw_tos=0,nw_ecn=0,nw_ttl=64,nw_frag=no
+
+bridge("tb0")
+-------------
+ 0. in_port=1, priority 32768
+    output:4
+
+    bridge("tb1")
+    -------------
+         0. in_port=1, priority 32768
+            resubmit(,1)
+             1. ip, priority 32768
+                    load:0x9->NXM_NX_IP_TTL[]
+            output:2
+    output:2
+
+Final flow: unchanged
+Megaflow: recirc_id=0,eth,ip,in_port=1,nw_proto=0,nw_ttl=64,nw_frag=no
+Datapath actions: 5,3
+"#;
+        assert_eq!(b.trace("tb0", "in_port=1,ip,nw_ttl=64").unwrap(), want);
+    }
+
+    /// A resubmit loop: OVS prints table 1 65 times (the depth limit), then
+    /// the error, the trailer and a last line saying the translation
+    /// failed; the repeated pairs are generated, the rest is as captured.
+    #[test]
+    fn resubmit_loop_is_an_error() {
+        let flows = "table=0,actions=resubmit(,1),output:3\ntable=1,actions=resubmit(,1)";
+        let head = r#"Flow: udp,in_port=2,vlan_tci=0x0000,dl_src=00:00:00:00:00:00,dl_dst=00:00:00:00:00:00,nw_src=0.0.0.0,nw_dst=0.0.0.0,nw_tos=0,nw_ecn=0,nw_ttl=0,nw_frag=no,tp_src=0,tp_dst=0
+
+bridge("tb0")
+-------------
+ 0. priority 32768
+    resubmit(,1)
+"#;
+        let tail = r#"     >>>> over max translation depth 64 <<<<
+
+Final flow: unchanged
+Megaflow: recirc_id=0,eth,ip,in_port=2,nw_frag=no
+Datapath actions: drop
+Translation failed (Recursion too deep), packet is dropped.
+"#;
+        let want = format!(
+            "{head}{}{tail}",
+            " 1. priority 32768\n    resubmit(,1)\n".repeat(65)
+        );
+        assert_eq!(tb0_trace(flows, "in_port=2,udp"), want);
     }
 
     /// Frames and the line Open vSwitch 3.1 printed under their packet-in

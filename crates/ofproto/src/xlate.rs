@@ -61,6 +61,7 @@ use parking_lot::Mutex;
 use crate::config::{BridgeConfig, PortConfig, VlanMode};
 use crate::mac_learning::{EthAddr, MacLearning};
 use crate::ofbridge::{CtlContext, CtlRegistry, OfBridge};
+use crate::trace::{NodeKind, TraceTree};
 
 /// OpenFlow port number of a bridge's local (internal) port, `OFPP_LOCAL`.
 pub const OFPP_LOCAL: u16 = 0xfffe;
@@ -599,6 +600,11 @@ pub struct XlateParams<'a> {
     /// Where `controller` actions register their context (None: controller
     /// actions become userspace actions with context id 0).
     pub ctl: Option<&'a CtlRegistry>,
+    /// Metadata the pipeline starts with (0 for a packet; `ofproto/trace`
+    /// passes the one given in its flow).
+    pub metadata: u64,
+    /// Registers reg0–reg15 the pipeline starts with (as `metadata`).
+    pub regs: [u32; openflow::flow::FLOW_N_REGS],
     /// When tracing: the `ofproto/trace` lines are appended here.
     pub trace: Option<&'a mut Vec<String>>,
     /// Set when tracing: the flow at the end of translation.
@@ -665,7 +671,8 @@ pub fn xlate_with(
             &mut out.actions,
             p,
         );
-        ctx.trace_bridge(bridge);
+        let node = ctx.trace_bridge(bridge);
+        ctx.enter(node);
         let no_recv = cfg.bridges[bridge]
             .port(ofport)
             .is_some_and(|(_, p)| p.config & OFPPC_NO_RECV != 0);
@@ -680,6 +687,7 @@ pub fn xlate_with(
         if ctx.tracing() {
             ctx.p.final_flow = Some(ctx.flow);
         }
+        ctx.finish_trace();
         wc = ctx.wc;
         outcome = XlateOutcome {
             ml_changed: ctx.ml_changed,
@@ -720,8 +728,13 @@ pub fn xlate_actions(
         p,
     );
     ctx.rule_cookie = u64::MAX;
-    ctx.trace_bridge(bridge);
+    let node = ctx.trace_bridge(bridge);
+    ctx.enter(node);
     xlate_pipeline(&mut ctx, bridge, 0, Some(acts));
+    if ctx.tracing() {
+        ctx.p.final_flow = Some(ctx.flow);
+    }
+    ctx.finish_trace();
     let outcome = XlateOutcome {
         ml_changed: ctx.ml_changed,
         too_deep: ctx.error,
@@ -771,8 +784,8 @@ struct Ctx<'a, 'p> {
     rule_cookie: u64,
     /// OpenFlow 1.1+ action set of the current bridge.
     action_set: Vec<OfpAct>,
-    /// Trace indentation level.
-    indent: usize,
+    /// When tracing: the tree of trace nodes (OVS `oftrace_node`s).
+    tree: Option<TraceTree>,
     p: &'a mut XlateParams<'p>,
 }
 
@@ -785,6 +798,9 @@ impl<'a, 'p> Ctx<'a, 'p> {
         actions: &'a mut Vec<DpAction>,
         p: &'a mut XlateParams<'p>,
     ) -> Self {
+        let mut flow = flow;
+        flow.metadata = p.metadata;
+        flow.regs = p.regs;
         let mut base = *key;
         // A TCI without CFI is no header (OVS never produces one).
         if base.vlan_tci & VLAN_CFI == 0 {
@@ -805,37 +821,57 @@ impl<'a, 'p> Ctx<'a, 'p> {
             table_id: 0,
             rule_cookie: 0,
             action_set: Vec::new(),
-            indent: 0,
+            tree: p.trace.is_some().then(TraceTree::default),
             p,
         }
     }
 
     fn tracing(&self) -> bool {
-        self.p.trace.is_some()
+        self.tree.is_some()
     }
 
-    /// A trace line at the current indentation plus `extra` spaces.
-    fn line(&mut self, extra: usize, text: &str) {
-        let pad = self.indent * 4 + extra;
-        if let Some(t) = self.p.trace.as_deref_mut() {
-            t.push(format!("{:pad$}{text}", ""));
+    /// Appends a trace node to the current list (when tracing).
+    fn report(&mut self, kind: NodeKind, text: &str) -> Option<usize> {
+        self.tree.as_mut().map(|t| t.report(kind, text))
+    }
+
+    /// Makes trace node `node` the current list; returns what to pass to
+    /// [`Ctx::leave`].
+    fn enter(&mut self, node: Option<usize>) -> Option<Option<usize>> {
+        let (t, n) = (self.tree.as_mut()?, node?);
+        Some(t.enter(n))
+    }
+
+    fn leave(&mut self, saved: Option<Option<usize>>) {
+        if let (Some(t), Some(s)) = (self.tree.as_mut(), saved) {
+            t.leave(s);
         }
     }
 
-    /// A NORMAL explanation line (` -> ...` under the action).
+    /// An explanation (` -> TEXT` after the action), OVS `OFT_DETAIL`.
     fn note(&mut self, text: &str) {
-        if self.tracing() {
-            self.line(5, &format!("-> {text}"));
-        }
+        self.report(NodeKind::Detail, text);
     }
 
-    fn trace_bridge(&mut self, bridge: usize) {
-        if self.tracing() {
-            let head = format!("bridge(\"{}\")", self.cfg.bridges[bridge].name);
-            let dashes = "-".repeat(head.len());
-            self.line(0, "");
-            self.line(0, &head);
-            self.line(0, &dashes);
+    /// A warning (` >> TEXT`), OVS `OFT_WARN`.
+    fn warn(&mut self, text: &str) {
+        self.report(NodeKind::Warn, text);
+    }
+
+    /// A `bridge("NAME")` node in the current list; returns it for
+    /// [`Ctx::enter`].
+    fn trace_bridge(&mut self, bridge: usize) -> Option<usize> {
+        if !self.tracing() {
+            return None;
+        }
+        let head = format!("bridge(\"{}\")", self.cfg.bridges[bridge].name);
+        self.report(NodeKind::Bridge, &head)
+    }
+
+    /// Writes the trace tree out as lines into `p.trace`.
+    fn finish_trace(&mut self) {
+        if let (Some(tree), Some(lines)) = (self.tree.take(), self.p.trace.as_deref_mut()) {
+            tree.render(lines);
         }
     }
 }
@@ -917,34 +953,39 @@ fn prereq_ok(ctx: &mut Ctx<'_, '_>, p: Prereq) -> bool {
 /// matched rule's), then its action set (OpenFlow 1.3.5 §5.10).
 fn xlate_pipeline(ctx: &mut Ctx<'_, '_>, bridge: usize, table: u8, acts: Option<&[OfpAct]>) {
     let saved_set = std::mem::take(&mut ctx.action_set);
-    match acts {
-        Some(a) => execute_list(ctx, bridge, a),
+    let first = match acts {
+        Some(a) => {
+            execute_list(ctx, bridge, a);
+            None
+        }
         None => xlate_table(ctx, bridge, table, true),
-    }
+    };
     if !ctx.action_set.is_empty() && !ctx.error && !ctx.exit {
         let set = std::mem::take(&mut ctx.action_set);
-        if ctx.tracing() {
-            ctx.line(4, "");
-            ctx.line(4, "Executing action set:");
-        }
+        // OVS appends this node to the first table's list (its trace list
+        // is still that table's when the pipeline ends).
+        let saved = ctx.enter(first);
+        let node = ctx.report(NodeKind::Table, "--. Executing action set:");
+        let inner = ctx.enter(node);
         execute_list(ctx, bridge, &set);
+        ctx.leave(inner);
+        ctx.leave(saved);
     }
     ctx.action_set = saved_set;
 }
 
 /// Looks the flow up in `table` of `bridge` and executes the winner's
-/// actions and instructions.
+/// actions and instructions. When tracing, the lookup is a table node in
+/// the current list and the actions go under it; returns that node.
 ///
 /// A miss with `honor_miss` (the first lookup, goto_table, output:TABLE;
 /// not resubmit) goes to the controllers when some OpenFlow 1.0–1.2
 /// connection wants table misses and the input port lacks
 /// OFPPC_NO_PACKET_IN (OVS `rule_dpif_lookup_from_table` choosing
 /// `miss_rule`); otherwise it drops (`no_packet_in_rule`).
-fn xlate_table(ctx: &mut Ctx<'_, '_>, bridge: usize, table: u8, honor_miss: bool) {
+fn xlate_table(ctx: &mut Ctx<'_, '_>, bridge: usize, table: u8, honor_miss: bool) -> Option<usize> {
     let cfg = ctx.cfg;
-    let Some(b) = cfg.bridges.get(bridge) else {
-        return;
-    };
+    let b = cfg.bridges.get(bridge)?;
     let hit = {
         let t = b.of.tables.read_recursive();
         t.lookup(
@@ -958,9 +999,8 @@ fn xlate_table(ctx: &mut Ctx<'_, '_>, bridge: usize, table: u8, honor_miss: bool
     };
     let lookup_only = std::mem::take(&mut ctx.lookup_only);
     let Some(hit) = hit else {
-        if ctx.tracing() {
-            ctx.line(0, &format!("{table:2}. No match."));
-        }
+        let node = ctx.report(NodeKind::Table, &format!("{table:2}. No match."));
+        let saved = ctx.enter(node);
         let in_port = ctx.flow.in_port();
         let to_controller = honor_miss
             && !lookup_only
@@ -968,20 +1008,20 @@ fn xlate_table(ctx: &mut Ctx<'_, '_>, bridge: usize, table: u8, honor_miss: bool
             && b.port(in_port)
                 .is_none_or(|(_, p)| p.config & OFPPC_NO_PACKET_IN == 0);
         if to_controller {
-            if ctx.tracing() {
-                ctx.line(4, "controller(reason=no_match)");
-            }
+            ctx.report(NodeKind::Action, "controller(reason=no_match)");
             let (saved_table, saved_cookie) = (ctx.table_id, ctx.rule_cookie);
             ctx.table_id = table;
             ctx.rule_cookie = 0;
             compose_controller(ctx, bridge, OFPR_IMPLICIT_MISS, 0, u16::MAX);
             ctx.table_id = saved_table;
             ctx.rule_cookie = saved_cookie;
-        } else if ctx.tracing() {
-            ctx.line(4, "drop");
+        } else {
+            ctx.report(NodeKind::Action, "drop");
         }
-        return;
+        ctx.leave(saved);
+        return node;
     };
+    let mut node = None;
     if ctx.tracing() {
         let m = crate::trace::format_match(&hit.match_);
         let mut s = format!("{table:2}. ");
@@ -993,21 +1033,24 @@ fn xlate_table(ctx: &mut Ctx<'_, '_>, bridge: usize, table: u8, honor_miss: bool
         if hit.cookie != 0 {
             s.push_str(&format!(", cookie {:#x}", hit.cookie));
         }
-        ctx.line(0, &s);
-        if hit.ofpacts.is_empty() {
-            ctx.line(4, "drop");
-        }
+        node = ctx.report(NodeKind::Table, &s);
+    }
+    let saved = ctx.enter(node);
+    if hit.ofpacts.is_empty() {
+        ctx.report(NodeKind::Action, "drop");
     }
     if lookup_only {
         ctx.note("OFPPC_NO_RECV set on the input port, dropping");
-        return;
+    } else {
+        let (saved_table, saved_cookie) = (ctx.table_id, ctx.rule_cookie);
+        ctx.table_id = table;
+        ctx.rule_cookie = hit.cookie;
+        execute_list(ctx, bridge, &hit.ofpacts);
+        ctx.table_id = saved_table;
+        ctx.rule_cookie = saved_cookie;
     }
-    let (saved_table, saved_cookie) = (ctx.table_id, ctx.rule_cookie);
-    ctx.table_id = table;
-    ctx.rule_cookie = hit.cookie;
-    execute_list(ctx, bridge, &hit.ofpacts);
-    ctx.table_id = saved_table;
-    ctx.rule_cookie = saved_cookie;
+    ctx.leave(saved);
+    node
 }
 
 /// The action-set slot of an action (one action per slot; OpenFlow 1.3.5
@@ -1049,21 +1092,19 @@ fn write_actions(set: &mut Vec<OfpAct>, acts: &[OfpAct]) {
 
 /// Executes an action list (OVS `do_xlate_actions`).
 fn execute_list(ctx: &mut Ctx<'_, '_>, bridge: usize, acts: &[OfpAct]) {
-    let n = acts.len();
-    for (i, a) in acts.iter().enumerate() {
+    for a in acts {
         if ctx.error || ctx.exit {
             return;
         }
         if ctx.tracing() {
             let text = crate::trace::format_action(a);
-            ctx.line(4, &text);
+            ctx.report(NodeKind::Action, &text);
         }
-        let last = i + 1 == n;
-        execute_one(ctx, bridge, a, last);
+        execute_one(ctx, bridge, a);
     }
 }
 
-fn execute_one(ctx: &mut Ctx<'_, '_>, bridge: usize, a: &OfpAct, last: bool) {
+fn execute_one(ctx: &mut Ctx<'_, '_>, bridge: usize, a: &OfpAct) {
     match a {
         OfpAct::Output { port, max_len } => xlate_output(ctx, bridge, *port, *max_len),
         OfpAct::Enqueue { port, .. } => xlate_output(ctx, bridge, *port, 0),
@@ -1182,11 +1223,28 @@ fn execute_one(ctx: &mut Ctx<'_, '_>, bridge: usize, a: &OfpAct, last: bool) {
             }
         }
         OfpAct::Resubmit { in_port, table } => {
-            xlate_resubmit(ctx, bridge, *in_port, table.unwrap_or(ctx.table_id), last)
+            xlate_resubmit(ctx, bridge, *in_port, table.unwrap_or(ctx.table_id))
         }
         OfpAct::Note(_) | OfpAct::Group(_) | OfpAct::Meter(_) => {}
-        OfpAct::ClearActions => ctx.action_set.clear(),
-        OfpAct::WriteActions(acts) => write_actions(&mut ctx.action_set, acts),
+        OfpAct::ClearActions => {
+            if ctx.tracing() {
+                let note = if ctx.action_set.is_empty() {
+                    "action set was empty".to_string()
+                } else {
+                    let set = openflow::text::format_actions(&ctx.action_set, None);
+                    format!("action set was: {set}")
+                };
+                ctx.note(&note);
+            }
+            ctx.action_set.clear();
+        }
+        OfpAct::WriteActions(acts) => {
+            write_actions(&mut ctx.action_set, acts);
+            if ctx.tracing() {
+                let set = openflow::text::format_actions(&ctx.action_set, None);
+                ctx.note(&format!("action set is: {set}"));
+            }
+        }
         OfpAct::WriteMetadata { value, mask } => {
             ctx.flow.metadata = (ctx.flow.metadata & !mask) | (value & mask);
         }
@@ -1225,39 +1283,31 @@ fn set_field(ctx: &mut Ctx<'_, '_>, field: Field, value: u128, mask: u128) {
 /// `resubmit(port,table)` (OVS `xlate_resubmit_resource_check` +
 /// `xlate_table_action`): bounded by [`MAX_DEPTH`] nesting and
 /// [`MAX_RESUBMITS`] in total; exceeding either drops the packet.
-fn xlate_resubmit(
-    ctx: &mut Ctx<'_, '_>,
-    bridge: usize,
-    in_port: Option<u16>,
-    table: u8,
-    last: bool,
-) {
+fn xlate_resubmit(ctx: &mut Ctx<'_, '_>, bridge: usize, in_port: Option<u16>, table: u8) {
     if ctx.depth >= MAX_DEPTH || ctx.resubmits >= MAX_RESUBMITS {
         tracing::warn!(
             depth = ctx.depth,
             "over max translation depth (resubmit loop?), dropping"
         );
-        ctx.note("over max translation depth, dropping");
+        ctx.report(
+            NodeKind::Error,
+            &format!("over max translation depth {MAX_DEPTH}"),
+        );
         ctx.error = true;
         return;
     }
-    ctx.depth += 1;
+    // Only a resubmit to the same or an earlier table can loop, so only
+    // it deepens (OVS `xlate_recursively`'s `deepens`).
+    let deepens = table <= ctx.table_id;
+    ctx.depth += u32::from(deepens);
     ctx.resubmits += 1;
     let saved_in = ctx.flow.key.in_port;
     if let Some(p) = in_port.filter(|&p| p != OFPP_IN_PORT) {
         ctx.flow.key.in_port = u32::from(p);
     }
-    // Tail resubmits keep the trace flat, as OVS does.
-    let deeper = !last;
-    if deeper {
-        ctx.indent += 1;
-    }
     xlate_table(ctx, bridge, table, false);
-    if deeper {
-        ctx.indent -= 1;
-    }
     ctx.flow.key.in_port = saved_in;
-    ctx.depth -= 1;
+    ctx.depth -= u32::from(deepens);
 }
 
 /// `output:PORT` with OpenFlow's reserved ports (OVS `xlate_output_action`).
@@ -1295,7 +1345,7 @@ fn xlate_output(ctx: &mut Ctx<'_, '_>, bridge: usize, port: u16, max_len: u16) {
             if p != in_port {
                 compose_output(ctx, bridge, p);
             } else {
-                ctx.note("skipping output to input port");
+                ctx.warn("skipping output to input port");
             }
         }
     }
@@ -1350,6 +1400,22 @@ fn commit(ctx: &mut Ctx<'_, '_>) {
         ctx.base.dl_dst = full.dl_dst;
     }
     commit_vlan(ctx);
+    // OVS `commit_set_nw_action`: an IP packet whose `nw_proto` is 0 is
+    // taken to have no L3 header to rewrite (the rewrite then depends on
+    // `nw_proto`, which joins the megaflow).
+    let l3_changed = full.nw_src != b.nw_src
+        || full.nw_dst != b.nw_dst
+        || full.ipv6_src != b.ipv6_src
+        || full.ipv6_dst != b.ipv6_dst
+        || full.ipv6_label != b.ipv6_label
+        || full.nw_tos != b.nw_tos
+        || full.nw_ttl != b.nw_ttl;
+    if is_ip_any(&full) && l3_changed {
+        ctx.wc.key.nw_proto = u8::MAX;
+        if full.nw_proto == 0 {
+            return;
+        }
+    }
     if full.dl_type == ETH_TYPE_IP
         && (full.nw_src != b.nw_src
             || full.nw_dst != b.nw_dst
@@ -1460,7 +1526,7 @@ fn compose_output(ctx: &mut Ctx<'_, '_>, bridge: usize, ofport: u16) {
         return;
     };
     if port.config & OFPPC_NO_FWD != 0 {
-        ctx.note("OFPPC_NO_FWD set, skipping output");
+        ctx.warn("OFPPC_NO_FWD set, skipping output");
         return;
     }
     if let Some(peer) = port.peer {
@@ -1491,8 +1557,8 @@ fn patch_output(ctx: &mut Ctx<'_, '_>, peer: PeerRef) {
     ctx.flow.key.in_port = u32::from(peer.ofport);
     ctx.flow.metadata = 0;
     ctx.flow.regs = [0; openflow::flow::FLOW_N_REGS];
-    ctx.indent += 1;
-    ctx.trace_bridge(peer.bridge);
+    let node = ctx.trace_bridge(peer.bridge);
+    let saved_trace = ctx.enter(node);
     let no_recv = ctx.cfg.bridges[peer.bridge]
         .port(peer.ofport)
         .is_some_and(|(_, p)| p.config & OFPPC_NO_RECV != 0);
@@ -1501,7 +1567,7 @@ fn patch_output(ctx: &mut Ctx<'_, '_>, peer: PeerRef) {
     } else {
         xlate_pipeline(ctx, peer.bridge, 0, None);
     }
-    ctx.indent -= 1;
+    ctx.leave(saved_trace);
     ctx.flow = saved;
     ctx.table_id = saved_table;
     ctx.rule_cookie = saved_cookie;
