@@ -9,16 +9,16 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use datapath::dummy::{DummyNetdev, DummyOptions};
-use datapath::{Datapath, DpAction, FlowStats, UpcallHandler, Xlated};
+use datapath::{Datapath, DpAction, FlowStats, UpcallHandler, XlateCache, Xlated};
 use packet::FlowKey;
 
 struct ToPort2;
 
 impl UpcallHandler for ToPort2 {
     fn upcall(&self, key: &FlowKey, _p: &[u8]) -> Xlated {
-        self.revalidate(key, &FlowStats::default())
+        self.revalidate(key, &FlowStats::default(), &XlateCache::default())
     }
-    fn revalidate(&self, _key: &FlowKey, _stats: &FlowStats) -> Xlated {
+    fn revalidate(&self, _key: &FlowKey, _stats: &FlowStats, _xc: &XlateCache) -> Xlated {
         let mask = FlowKey {
             in_port: u32::MAX,
             recirc_id: u32::MAX,
@@ -29,6 +29,7 @@ impl UpcallHandler for ToPort2 {
         Xlated {
             actions: vec![DpAction::Output(2)],
             mask,
+            xcache: XlateCache::default(),
         }
     }
     fn generation(&self) -> u64 {

@@ -26,7 +26,7 @@ use std::time::Instant;
 
 use packet::FlowKey;
 
-use crate::upcall::DpAction;
+use crate::upcall::{DpAction, XlateCache};
 
 /// EMC size (entries, a power of two), as `EM_FLOW_HASH_ENTRIES` in OVS.
 pub const EMC_ENTRIES: usize = 8192;
@@ -58,6 +58,8 @@ pub struct Megaflow {
     /// Index just past the last packet-modifying action: outputs before it
     /// must send a snapshot of the packet.
     pub(crate) last_mod: usize,
+    /// The slow path's cache of the translation that produced `actions`.
+    pub xcache: XlateCache,
 }
 
 impl Megaflow {
@@ -75,6 +77,7 @@ impl Megaflow {
             packets_at_pass: 0,
             bytes_at_pass: 0,
             last_mod,
+            xcache: XlateCache::default(),
         }
     }
 

@@ -949,7 +949,7 @@ fn take_stats(f: &mut Megaflow) -> FlowStats {
 fn delete_flow(handler: &dyn UpcallHandler, flows: &mut MegaflowCache, id: u32) {
     if let Some(mut f) = flows.remove(id) {
         let s = take_stats(&mut f);
-        handler.flow_deleted(&f.key, &s);
+        handler.flow_deleted(&f.key, &s, &f.xcache);
     }
 }
 
@@ -958,12 +958,15 @@ fn delete_flow(handler: &dyn UpcallHandler, flows: &mut MegaflowCache, id: u32) 
 fn revalidate_one(handler: &dyn UpcallHandler, flows: &mut MegaflowCache, id: u32) {
     let Some(f) = flows.get_mut(id) else { return };
     let stats = take_stats(f);
-    let x = fix_mask(handler.revalidate(&f.key, &stats));
+    let x = fix_mask(handler.revalidate(&f.key, &stats, &f.xcache));
     if x.mask != f.mask {
         delete_flow(handler, flows, id);
-    } else if x.actions != f.actions {
+        return;
+    }
+    if x.actions != f.actions {
         f.set_actions(x.actions);
     }
+    f.xcache = x.xcache;
 }
 
 /// Re-translates every megaflow and flushes the EMC; records the generation
@@ -1302,6 +1305,9 @@ impl Pmd {
             } else {
                 let x = fix_mask(handler.upcall(&key, pkt.data()));
                 let f = flows.insert(key, x.mask, x.actions, now);
+                if let Some(m) = flows.get_mut(f) {
+                    m.xcache = x.xcache;
+                }
                 emc.insert(&key, h, f, flows);
                 need_reval = handler.generation() != *seen_gen;
                 (f, true)
@@ -1368,6 +1374,7 @@ mod tests {
     use super::*;
     use crate::dummy::{DummyNetdev, DummyOptions, DummyPeer};
     use crate::netdev::{VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4};
+    use crate::upcall::XlateCache;
     use parking_lot::Mutex as PMutex;
     use std::sync::atomic::AtomicU32;
 
@@ -1387,6 +1394,10 @@ mod tests {
         /// Sums of the pushed (packets, bytes) over revalidate + flow_deleted.
         pushed: PMutex<(u64, u64)>,
         deleted: AtomicUsize,
+        /// Translations made (each one's cache holds its sequence number).
+        xlates: AtomicUsize,
+        /// The cache handed to each revalidate / flow_deleted, in order.
+        caches_seen: PMutex<Vec<Option<usize>>>,
     }
 
     impl Fake {
@@ -1401,6 +1412,8 @@ mod tests {
                 packet_ins: PMutex::new(Vec::new()),
                 pushed: PMutex::new((0, 0)),
                 deleted: 0.into(),
+                xlates: 0.into(),
+                caches_seen: PMutex::new(Vec::new()),
             })
         }
         fn xlate(&self) -> Xlated {
@@ -1410,9 +1423,11 @@ mod tests {
                 dl_type: self.mask_dl_type.load(Ordering::Relaxed) as u16,
                 ..FlowKey::default()
             };
+            let seq = self.xlates.fetch_add(1, Ordering::SeqCst) + 1;
             Xlated {
                 actions: self.actions.lock().clone(),
                 mask,
+                xcache: XlateCache::new(seq),
             }
         }
     }
@@ -1422,8 +1437,9 @@ mod tests {
             self.upcalls.fetch_add(1, Ordering::SeqCst);
             self.xlate()
         }
-        fn revalidate(&self, _key: &FlowKey, stats: &FlowStats) -> Xlated {
+        fn revalidate(&self, _key: &FlowKey, stats: &FlowStats, xc: &XlateCache) -> Xlated {
             self.revals.fetch_add(1, Ordering::SeqCst);
+            self.caches_seen.lock().push(xc.get::<usize>().copied());
             let mut p = self.pushed.lock();
             p.0 += stats.packets;
             p.1 += stats.bytes;
@@ -1433,8 +1449,9 @@ mod tests {
             }
             self.xlate()
         }
-        fn flow_deleted(&self, _key: &FlowKey, stats: &FlowStats) {
+        fn flow_deleted(&self, _key: &FlowKey, stats: &FlowStats, xc: &XlateCache) {
             self.deleted.fetch_add(1, Ordering::SeqCst);
+            self.caches_seen.lock().push(xc.get::<usize>().copied());
             let mut p = self.pushed.lock();
             p.0 += stats.packets;
             p.1 += stats.bytes;
@@ -1559,6 +1576,25 @@ mod tests {
         assert_eq!(ps.rx_packets, 7);
         assert_eq!(dp.port_stats(2).unwrap().tx_packets, 7);
         assert!(peers[2].drain_sent().is_empty());
+    }
+
+    /// The handler's cache travels with the megaflow: each revalidation
+    /// gets the one returned by the translation before it (the upcall's
+    /// first), and the deletion gets the last.
+    #[test]
+    fn xlate_cache_follows_the_megaflow() {
+        let h = Fake::new(vec![DpAction::Output(2)]);
+        let (dp, peers) = setup(h.clone(), &three_ports());
+        peers[0].inject(&tcp_frame(1, 2, 10, false));
+        assert!(peers[1].recv_sent(T).is_some());
+        assert!(dp.revalidate_now());
+        assert!(dp.revalidate_now());
+        dp.flush_flows();
+        let seen = h.caches_seen.lock().clone();
+        assert!(seen.len() >= 3, "{seen:?}");
+        let want: Vec<Option<usize>> = (1..=seen.len()).map(Some).collect();
+        assert_eq!(seen, want);
+        assert_eq!(h.deleted.load(Ordering::SeqCst), 1);
     }
 
     #[test]
@@ -2090,7 +2126,11 @@ mod tests {
                 vec![DpAction::PopVlan, DpAction::Output(k.dl_dst[5] as u32)]
             }
         };
-        Xlated { actions, mask }
+        Xlated {
+            actions,
+            mask,
+            ..Xlated::default()
+        }
     }
 
     proptest::proptest! {

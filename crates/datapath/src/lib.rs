@@ -26,7 +26,7 @@ pub use dpif::{Datapath, DpStats, PortStats};
 pub use netdev::{open_netdev, DpPacket, Netdev, OffloadMeta, PacketBatch};
 pub use upcall::{
     ControllerUserdata, DpAction, EthKey, FlowStats, Ipv4Key, Ipv6Key, L4Proto, PortsKey,
-    UpcallHandler, Xlated,
+    UpcallHandler, XlateCache, Xlated,
 };
 
 /// Errors of the datapath crate.

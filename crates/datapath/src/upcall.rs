@@ -12,7 +12,10 @@
 //! [`UpcallHandler::revalidate`], which also carries the flow's hit counts
 //! since the previous call ([`FlowStats`]) so the slow path can credit its
 //! rules; [`UpcallHandler::flow_deleted`] delivers the last counts of a
-//! megaflow that goes away. A [`DpAction::Userspace`] action hands the packet
+//! megaflow that goes away. Both hand back the [`XlateCache`] the handler
+//! returned with the megaflow's translation (OVS's per-datapath-flow
+//! `xlate_cache`), so counts are credited to the rules that translation hit,
+//! even after the rules changed. A [`DpAction::Userspace`] action hands the packet
 //! to [`UpcallHandler::packet_in`] (OpenFlow `controller`).
 //!
 //! The action set follows Open vSwitch's `enum ovs_action_attr`
@@ -21,7 +24,9 @@
 //! (`struct ovs_key_*`), and `userspace`. Text forms are those of
 //! `format_odp_action` in OVS's lib/odp-util.c ([`format_actions`]).
 
+use std::any::Any;
 use std::fmt::Write as _;
+use std::sync::Arc;
 use std::time::Instant;
 
 use packet::ip::Ipv6Text;
@@ -203,6 +208,51 @@ impl ControllerUserdata {
     }
 }
 
+/// What the slow path wants kept with a megaflow (OVS `struct
+/// xlate_cache`): opaque to the datapath, stored with the megaflow when it
+/// is installed or re-translated, and handed back to
+/// [`UpcallHandler::revalidate`] and [`UpcallHandler::flow_deleted`] with
+/// the megaflow's counts. Cloning shares it.
+#[derive(Clone, Default)]
+pub struct XlateCache(Option<Arc<dyn Any + Send + Sync>>);
+
+impl XlateCache {
+    /// A cache holding `v`.
+    pub fn new<T: Any + Send + Sync>(v: T) -> XlateCache {
+        XlateCache(Some(Arc::new(v)))
+    }
+
+    /// The value, if there is one of type `T`.
+    pub fn get<T: Any>(&self) -> Option<&T> {
+        self.0.as_deref()?.downcast_ref()
+    }
+
+    /// Whether nothing is kept.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+impl std::fmt::Debug for XlateCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.is_empty() {
+            "XlateCache(empty)"
+        } else {
+            "XlateCache(..)"
+        })
+    }
+}
+
+/// Always equal: the cache is bookkeeping, not part of what a translation
+/// decided, so two [`Xlated`] are equal when their actions and masks are.
+impl PartialEq for XlateCache {
+    fn eq(&self, _other: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for XlateCache {}
+
 /// The slow path's answer for one flow: what to do and what was looked at.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Xlated {
@@ -211,6 +261,9 @@ pub struct Xlated {
     /// Mask of every key field the translation consulted (1 bits matter).
     /// `in_port` and `recirc_id` should always be fully set.
     pub mask: FlowKey,
+    /// Kept with the megaflow and handed back with its counts (empty if
+    /// the handler needs nothing).
+    pub xcache: XlateCache,
 }
 
 /// Hits of one megaflow since the previous [`UpcallHandler::revalidate`] or
@@ -251,15 +304,17 @@ pub trait UpcallHandler: Send + Sync {
     /// refresh what the packets would have refreshed, e.g. MAC-table ages).
     /// Returns the new translation; the datapath replaces the actions if they
     /// differ and deletes the megaflow (then calling
-    /// [`UpcallHandler::flow_deleted`]) if the mask differs.
-    fn revalidate(&self, key: &FlowKey, stats: &FlowStats) -> Xlated;
+    /// [`UpcallHandler::flow_deleted`]) if the mask differs. `xcache` is the
+    /// one kept with the megaflow (from its upcall or last revalidation);
+    /// the returned one replaces it.
+    fn revalidate(&self, key: &FlowKey, stats: &FlowStats, xcache: &XlateCache) -> Xlated;
 
     /// A megaflow was deleted (idle for [`crate::dpif::MAX_IDLE`], mask
     /// changed on revalidation, port removed, flush). `stats` are its hits
-    /// since the last [`UpcallHandler::revalidate`] (often zero). Default:
-    /// nothing.
-    fn flow_deleted(&self, key: &FlowKey, stats: &FlowStats) {
-        let _ = (key, stats);
+    /// since the last [`UpcallHandler::revalidate`] (often zero), `xcache`
+    /// the one kept with it. Default: nothing.
+    fn flow_deleted(&self, key: &FlowKey, stats: &FlowStats, xcache: &XlateCache) {
+        let _ = (key, stats, xcache);
     }
 
     /// A [`DpAction::Userspace`] action ran: `packet` is the frame as it is

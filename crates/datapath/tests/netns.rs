@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use datapath::{open_netdev, Datapath, DpAction, FlowStats, UpcallHandler, Xlated};
+use datapath::{open_netdev, Datapath, DpAction, FlowStats, UpcallHandler, XlateCache, Xlated};
 use packet::FlowKey;
 
 struct Cross {
@@ -20,9 +20,9 @@ struct Cross {
 
 impl UpcallHandler for Cross {
     fn upcall(&self, key: &FlowKey, _packet: &[u8]) -> Xlated {
-        self.revalidate(key, &FlowStats::default())
+        self.revalidate(key, &FlowStats::default(), &XlateCache::default())
     }
-    fn revalidate(&self, key: &FlowKey, _stats: &FlowStats) -> Xlated {
+    fn revalidate(&self, key: &FlowKey, _stats: &FlowStats, _xc: &XlateCache) -> Xlated {
         if key.vlan_tci == 0x1000 | 10 {
             self.vlan_seen.fetch_or(1 << key.in_port, Ordering::SeqCst);
         }
@@ -36,6 +36,7 @@ impl UpcallHandler for Cross {
         Xlated {
             actions: vec![DpAction::Output(out)],
             mask,
+            xcache: XlateCache::default(),
         }
     }
     fn generation(&self) -> u64 {

@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
 use arc_swap::ArcSwap;
-use datapath::{ControllerUserdata, Datapath, FlowStats, UpcallHandler, Xlated};
+use datapath::{ControllerUserdata, Datapath, FlowStats, UpcallHandler, XlateCache, Xlated};
 use openflow::msg::{
     AggregateStats, FlowMod, FlowStats as OfFlowStats, FlowStatsRequest, PacketIn, PacketOut,
     PortDesc, PortMod, PortStatus, TableStats, NO_BUFFER,
@@ -39,7 +39,7 @@ use crate::ofbridge::ConnToken;
 use crate::ofbridge::{AsyncEvent, CtlRegistry, OfBridge};
 use crate::table::valid_output_port;
 use crate::xlate::{
-    self, PacketInInterest, XBridge, XBundle, XConfig, XPort, XlateParams, OFPPC10_ALL,
+    self, PacketInInterest, RuleCache, XBridge, XBundle, XConfig, XPort, XlateParams, OFPPC10_ALL,
     OFPPC_PORT_DOWN, OFPP_LOCAL, OFPR_IMPLICIT_MISS,
 };
 
@@ -373,17 +373,20 @@ impl Backer {
         let now = self.now();
         let now_ns = self.clock.now_nanos();
         let mut changed = false;
+        let mut all_removed = Vec::new();
         for b in &cfg.bridges {
             changed |= b.of.purge_listeners();
             changed |= b.ml.lock().run(now);
             let mut removed = Vec::new();
-            changed |= b.of.tables.write().expire(now_ns, &mut removed);
-            for fr in removed {
-                b.of.publish(AsyncEvent::FlowRemoved(fr));
-            }
+            changed |= b.of.tables.write().expire_tracked(now_ns, &mut removed);
+            all_removed.push((b.of.clone(), removed));
         }
         if changed {
             self.bump();
+        }
+        drop(cfg);
+        for (of, removed) in all_removed {
+            self.publish_removed(&of, removed);
         }
     }
 
@@ -415,10 +418,12 @@ impl Backer {
         self.xlate_credit(key, may_learn, 0, 0)
     }
 
-    /// Translates `key`, crediting `packets`/`bytes` to every rule it hits.
+    /// Translates `key`, crediting `packets`/`bytes` to every rule it
+    /// hits; the result carries the [`RuleCache`] of its lookups.
     fn xlate_credit(&self, key: &FlowKey, may_learn: bool, packets: u64, bytes: u64) -> Xlated {
         let cfg = self.xcfg.load();
         let mut out = Xlated::default();
+        let mut rc = RuleCache::default();
         let mut p = XlateParams {
             now: self.now(),
             now_ns: self.clock.now_nanos(),
@@ -426,13 +431,50 @@ impl Backer {
             packets,
             bytes,
             ctl: Some(&self.ctl),
+            xcache: Some(&mut rc),
             ..XlateParams::default()
         };
         let outcome = xlate::xlate_with(&cfg, key, &mut p, &mut out);
         if outcome.ml_changed {
             self.bump();
         }
+        out.xcache = XlateCache::new(rc);
         out
+    }
+
+    /// Credits a megaflow's hits since its last push (`stats`) to the rules
+    /// its translation hit (`xcache`). A megaflow without a cache (none is
+    /// expected) is credited by translating it now.
+    fn push_stats(&self, key: &FlowKey, stats: &FlowStats, xcache: &XlateCache) {
+        if stats.packets == 0 {
+            return;
+        }
+        match xcache.get::<RuleCache>() {
+            Some(rc) => rc.credit(stats.packets, stats.bytes, self.clock.now_nanos()),
+            None => {
+                let _ = self.xlate_credit(key, false, stats.packets, stats.bytes);
+            }
+        }
+    }
+
+    /// Publishes flow_removed messages. Hits of the removed rules may still
+    /// be pending in megaflows (credited at the next revalidation through
+    /// their translation caches): when there are messages and a datapath,
+    /// it revalidates first (which pushes them to the rules' counters) and
+    /// the messages carry the counters as they are then.
+    fn publish_removed(&self, of: &OfBridge, removed: Vec<crate::table::Removed>) {
+        if removed.is_empty() {
+            return;
+        }
+        let dp = self.datapath.lock().as_ref().and_then(Weak::upgrade);
+        if let Some(dp) = dp {
+            dp.revalidate_now();
+        }
+        for (mut fr, stats) in removed {
+            fr.packet_count = stats.packets.load(Ordering::Relaxed);
+            fr.byte_count = stats.bytes.load(Ordering::Relaxed);
+            of.publish(AsyncEvent::FlowRemoved(fr));
+        }
     }
 
     /// Gives the backer the datapath it serves (for packet-out), which is
@@ -477,13 +519,11 @@ impl Backer {
             .ok_or(OfpError::FLOW_MOD_FAILED_UNKNOWN)?;
         let now = self.clock.now_nanos();
         let mut removed = Vec::new();
-        let changed = ofb.tables.write().flow_mod(fm, now, &mut removed)?;
-        for fr in removed {
-            ofb.publish(AsyncEvent::FlowRemoved(fr));
-        }
+        let changed = ofb.tables.write().flow_mod_tracked(fm, now, &mut removed)?;
         if changed {
             self.bump();
         }
+        self.publish_removed(&ofb, removed);
         if fm.buffer_id != NO_BUFFER {
             return Err(OfpError::BAD_REQUEST_BUFFER_UNKNOWN);
         }
@@ -878,19 +918,21 @@ impl UpcallHandler for Backer {
         self.xlate_credit(key, true, 1, packet.len() as u64)
     }
 
-    /// Re-translates a megaflow; when it saw traffic (`stats.packets > 0`)
-    /// the source MAC is refreshed (or re-learned, or moved) as a packet
-    /// would, and the hits are credited to every rule the flow goes through.
-    fn revalidate(&self, key: &FlowKey, stats: &FlowStats) -> Xlated {
-        self.xlate_credit(key, stats.packets > 0, stats.packets, stats.bytes)
+    /// Credits the megaflow's hits since the last push to the rules its
+    /// previous translation hit (`xcache`: what OpenFlow rules it went
+    /// through when those packets were forwarded, even if a flow_mod changed
+    /// the tables since), then re-translates it. When it saw traffic
+    /// (`stats.packets > 0`) the source MAC is refreshed (or re-learned, or
+    /// moved) as a packet would.
+    fn revalidate(&self, key: &FlowKey, stats: &FlowStats, xcache: &XlateCache) -> Xlated {
+        self.push_stats(key, stats, xcache);
+        self.xlate_credit(key, stats.packets > 0, 0, 0)
     }
 
-    /// Credits a deleted megaflow's last hits to its rules (by translating
-    /// it once more, without learning).
-    fn flow_deleted(&self, key: &FlowKey, stats: &FlowStats) {
-        if stats.packets > 0 {
-            let _ = self.xlate_credit(key, false, stats.packets, stats.bytes);
-        }
+    /// Credits a deleted megaflow's last hits to the rules its last
+    /// translation hit.
+    fn flow_deleted(&self, key: &FlowKey, stats: &FlowStats, xcache: &XlateCache) {
+        self.push_stats(key, stats, xcache);
     }
 
     /// Queues an OpenFlow PACKET_IN for a `controller` action.

@@ -7,7 +7,10 @@
 //! `classifier::Classifier` over the words of an [`openflow::Flow`], created
 //! on first use, whose payload is a [`RuleData`]: everything of a rule but
 //! its match and priority, which the classifier stores (compactly). Counters
-//! are atomics so translation credits them under a *read* lock; everything
+//! are atomics so translation credits them under a *read* lock; a rule's
+//! counters ([`RuleStats`]) and each table's ([`TableCounters`]) are behind an
+//! `Arc` so that a megaflow's translation cache can credit the rules it hit
+//! even after they were modified or deleted (OVS's `xlate_cache`); everything
 //! else changes under the bridge's write lock (`RwLock<OfTables>`), held only
 //! for the few classifier operations of one flow_mod.
 //!
@@ -75,17 +78,37 @@ pub struct RuleData {
     pub created: u64,
     /// Last add/modify, clock nanoseconds.
     pub modified: u64,
-    /// Packets counted (fast-path hits arrive through revalidation).
-    pub packets: AtomicU64,
-    /// Bytes counted.
-    pub bytes: AtomicU64,
-    /// Last hit, clock nanoseconds (`created` until hit).
-    pub used: AtomicU64,
+    /// Hit counters, shared with the translation caches of the megaflows
+    /// that went through the rule (fast-path hits arrive through
+    /// revalidation). Kept by modify and by an add that replaces the rule,
+    /// unless OFPFF_RESET_COUNTS, which gives the rule fresh ones (so hits
+    /// still pending in megaflows are not counted, as OVS).
+    pub stats: Arc<RuleStats>,
     /// Insertion sequence number (dump order among equal priorities).
     pub seq: u64,
 }
 
-impl RuleData {
+/// The hit counters of one rule (OpenFlow flow stats `packet_count`,
+/// `byte_count`; OVS `rule_dpif`'s `stats` and `used`).
+#[derive(Debug, Default)]
+pub struct RuleStats {
+    /// Packets counted.
+    pub packets: AtomicU64,
+    /// Bytes counted (Ethernet frames as received).
+    pub bytes: AtomicU64,
+    /// Last hit, clock nanoseconds (the rule's creation until hit).
+    pub used: AtomicU64,
+}
+
+impl RuleStats {
+    /// Counters at zero, last used at `now` (ns).
+    pub fn new(now: u64) -> Arc<RuleStats> {
+        Arc::new(RuleStats {
+            used: AtomicU64::new(now),
+            ..RuleStats::default()
+        })
+    }
+
     /// Adds `packets`/`bytes` hits at time `now` (ns).
     pub fn credit(&self, packets: u64, bytes: u64, now: u64) {
         if packets == 0 {
@@ -96,6 +119,17 @@ impl RuleData {
         self.used.fetch_max(now, Ordering::Relaxed);
     }
 }
+
+impl RuleData {
+    /// Adds `packets`/`bytes` hits at time `now` (ns) to the rule's counters.
+    pub fn credit(&self, packets: u64, bytes: u64, now: u64) {
+        self.stats.credit(packets, bytes, now);
+    }
+}
+
+/// A flow_removed message with the counters of the rule it is about (so
+/// that hits still pending in megaflows can be added once pushed).
+pub type Removed = (FlowRemoved, Arc<RuleStats>);
 
 /// One table: a classifier over flow words.
 pub type Table = Classifier<FLOW_U64S, RuleData>;
@@ -112,6 +146,8 @@ pub struct TableCounters {
 /// A rule as found by a lookup, for translation and tracing.
 #[derive(Debug, Clone)]
 pub struct Hit {
+    /// The rule's counters (for the translation cache).
+    pub stats: Arc<RuleStats>,
     /// Table.
     pub table_id: u8,
     /// Priority.
@@ -127,7 +163,7 @@ pub struct Hit {
 /// Every flow table of a bridge.
 pub struct OfTables {
     tables: Vec<Option<Box<Table>>>,
-    counters: Vec<TableCounters>,
+    counters: Vec<Arc<TableCounters>>,
     /// Rules with a timeout: (table, rule).
     timed: HashSet<(u8, RuleId)>,
     next_seq: u64,
@@ -172,8 +208,8 @@ fn flow_removed(
         duration_nsec,
         idle_timeout: r.idle_timeout,
         hard_timeout: r.hard_timeout,
-        packet_count: r.packets.load(Ordering::Relaxed),
-        byte_count: r.bytes.load(Ordering::Relaxed),
+        packet_count: r.stats.packets.load(Ordering::Relaxed),
+        byte_count: r.stats.bytes.load(Ordering::Relaxed),
         match_: match_of(value, mask),
     })
 }
@@ -326,7 +362,9 @@ impl OfTables {
     pub fn new(now: u64) -> OfTables {
         let mut t = OfTables {
             tables: (0..N_TABLES).map(|_| None).collect(),
-            counters: (0..N_TABLES).map(|_| TableCounters::default()).collect(),
+            counters: (0..N_TABLES)
+                .map(|_| Arc::new(TableCounters::default()))
+                .collect(),
             timed: HashSet::new(),
             next_seq: 0,
         };
@@ -355,8 +393,9 @@ impl OfTables {
         self.tables.get(usize::from(id))?.as_deref()
     }
 
-    /// Lookup counters of table `id`.
-    pub fn counters(&self, id: u8) -> Option<&TableCounters> {
+    /// Lookup counters of table `id` (shared: a translation cache keeps
+    /// them to credit lookups later).
+    pub fn counters(&self, id: u8) -> Option<&Arc<TableCounters>> {
         self.counters.get(usize::from(id))
     }
 
@@ -384,6 +423,7 @@ impl OfTables {
         data.credit(packets, bytes, now);
         let r = t.get(rid)?;
         Some(Hit {
+            stats: data.stats.clone(),
             table_id: id,
             priority: r.priority() as u16,
             cookie: data.cookie,
@@ -418,6 +458,20 @@ impl OfTables {
         fm: &FlowMod,
         now: u64,
         removed: &mut Vec<FlowRemoved>,
+    ) -> Result<bool, OfpError> {
+        let mut tracked = Vec::new();
+        let r = self.flow_mod_tracked(fm, now, &mut tracked);
+        removed.extend(tracked.into_iter().map(|(fr, _)| fr));
+        r
+    }
+
+    /// [`OfTables::flow_mod`], each FlowRemoved paired with the removed
+    /// rule's counters.
+    pub fn flow_mod_tracked(
+        &mut self,
+        fm: &FlowMod,
+        now: u64,
+        removed: &mut Vec<Removed>,
     ) -> Result<bool, OfpError> {
         if fm.table_id == TABLE_HIDDEN {
             return Err(OfpError::BAD_REQUEST_EPERM);
@@ -475,8 +529,7 @@ impl OfTables {
                         r.cookie = c;
                     }
                     if fm.flags & OFPFF_RESET_COUNTS != 0 {
-                        r.packets.store(0, Ordering::Relaxed);
-                        r.bytes.store(0, Ordering::Relaxed);
+                        r.stats = RuleStats::new(r.stats.used.load(Ordering::Relaxed));
                     }
                 }
                 Ok(true)
@@ -527,9 +580,7 @@ impl OfTables {
             importance: fm.importance,
             created: now,
             modified: now,
-            packets: AtomicU64::new(0),
-            bytes: AtomicU64::new(0),
-            used: AtomicU64::new(now),
+            stats: RuleStats::new(now),
             seq,
         };
         let rule = classifier::Rule::new(value, mask, priority, data);
@@ -539,8 +590,10 @@ impl OfTables {
         if let Some(old) = old {
             if fm.flags & OFPFF_RESET_COUNTS == 0 {
                 if let Some(r) = table.payload_mut(id) {
-                    r.packets = AtomicU64::new(old.payload.packets.into_inner());
-                    r.bytes = AtomicU64::new(old.payload.bytes.into_inner());
+                    // The same counters: hits still pending in megaflows
+                    // of the old rule count here too (OVS forward_counts).
+                    r.stats = old.payload.stats.clone();
+                    r.stats.used.fetch_max(now, Ordering::Relaxed);
                 }
             }
         }
@@ -599,7 +652,7 @@ impl OfTables {
         out
     }
 
-    fn remove(&mut self, t: u8, id: RuleId, reason: u8, now: u64, out: &mut Vec<FlowRemoved>) {
+    fn remove(&mut self, t: u8, id: RuleId, reason: u8, now: u64, out: &mut Vec<Removed>) {
         let Some(table) = self.tables[usize::from(t)].as_deref_mut() else {
             return;
         };
@@ -609,7 +662,7 @@ impl OfTables {
         self.timed.remove(&(t, id));
         let m = (&rule.value, &rule.mask);
         if let Some(fr) = flow_removed(t, &rule.payload, rule.priority, m, reason, now) {
-            out.push(fr);
+            out.push((fr, rule.payload.stats.clone()));
         }
     }
 
@@ -618,7 +671,7 @@ impl OfTables {
     /// (`ovs-ofctl del-flows BR` of 100,000 flows). Same result as the
     /// per-rule path: flow_removed for rules that asked for it, timers
     /// forgotten. Returns whether any rule was deleted.
-    fn clear(&mut self, table_id: u8, now: u64, out: &mut Vec<FlowRemoved>) -> bool {
+    fn clear(&mut self, table_id: u8, now: u64, out: &mut Vec<Removed>) -> bool {
         let range = if table_id == OFPTT_ALL {
             0..TABLE_HIDDEN
         } else {
@@ -641,6 +694,7 @@ impl OfTables {
                     .filter_map(|r| {
                         let m = (&r.value(), r.mask());
                         flow_removed(t, r.payload(), r.priority(), m, OFPRR_DELETE, now)
+                            .map(|fr| (fr, r.payload().stats.clone()))
                     }),
             );
             self.timed.retain(|&(tt, _)| tt != t);
@@ -653,6 +707,15 @@ impl OfTables {
     /// `rule_expire`. Appends FlowRemoved messages for rules with
     /// OFPFF_SEND_FLOW_REM; returns whether anything was removed.
     pub fn expire(&mut self, now: u64, out: &mut Vec<FlowRemoved>) -> bool {
+        let mut tracked = Vec::new();
+        let any = self.expire_tracked(now, &mut tracked);
+        out.extend(tracked.into_iter().map(|(fr, _)| fr));
+        any
+    }
+
+    /// [`OfTables::expire`], each FlowRemoved paired with the removed
+    /// rule's counters.
+    pub fn expire_tracked(&mut self, now: u64, out: &mut Vec<Removed>) -> bool {
         let mut dead = Vec::new();
         for &(t, id) in &self.timed {
             let Some(r) = self.table(t).and_then(|tb| tb.get(id)) else {
@@ -664,7 +727,8 @@ impl OfTables {
                 && now >= r.modified.saturating_add(u64::from(r.hard_timeout) * NS);
             let idle = r.idle_timeout != 0
                 && now
-                    >= r.used
+                    >= r.stats
+                        .used
                         .load(Ordering::Relaxed)
                         .saturating_add(u64::from(r.idle_timeout) * NS);
             if hard {
@@ -731,14 +795,14 @@ impl OfTables {
                     packet_count: if d.flags & OFPFF_NO_PKT_COUNTS != 0 {
                         u64::MAX
                     } else {
-                        d.packets.load(Ordering::Relaxed)
+                        d.stats.packets.load(Ordering::Relaxed)
                     },
                     byte_count: if d.flags & OFPFF_NO_BYT_COUNTS != 0 {
                         u64::MAX
                     } else {
-                        d.bytes.load(Ordering::Relaxed)
+                        d.stats.bytes.load(Ordering::Relaxed)
                     },
-                    idle_age: Some(age(d.used.load(Ordering::Relaxed))),
+                    idle_age: Some(age(d.stats.used.load(Ordering::Relaxed))),
                     hard_age: Some(age(d.modified)),
                     match_: match_of(&r.value(), r.mask()),
                     ofpacts: d.ofpacts.to_vec(),
@@ -768,10 +832,12 @@ impl OfTables {
             if d.flags & OFPFF_NO_PKT_COUNTS == 0 {
                 a.packet_count = a
                     .packet_count
-                    .saturating_add(d.packets.load(Ordering::Relaxed));
+                    .saturating_add(d.stats.packets.load(Ordering::Relaxed));
             }
             if d.flags & OFPFF_NO_BYT_COUNTS == 0 {
-                a.byte_count = a.byte_count.saturating_add(d.bytes.load(Ordering::Relaxed));
+                a.byte_count = a
+                    .byte_count
+                    .saturating_add(d.stats.bytes.load(Ordering::Relaxed));
             }
         }
         a
@@ -805,7 +871,11 @@ impl OfTables {
             .map(|t| {
                 t.heap_bytes()
                     + t.iter()
-                        .map(|r| std::mem::size_of_val::<[OfpAct]>(&r.payload().ofpacts) + 16)
+                        .map(|r| {
+                            std::mem::size_of_val::<[OfpAct]>(&r.payload().ofpacts)
+                                + std::mem::size_of::<RuleStats>()
+                                + 32
+                        })
                         .sum::<usize>()
             })
             .sum()

@@ -16,7 +16,10 @@
 //! `push_vlan` (OVS `commit_odp_actions`), so only changed headers are
 //! rewritten and a flood to ports of different VLAN modes emits the minimal
 //! action list in port order. Rules hit are credited with the packets given
-//! in [`XlateParams`] (revalidation passes the megaflow's stats delta).
+//! in [`XlateParams`] (an upcall's packet, a packet-out), and every table
+//! lookup can be recorded in a [`RuleCache`] (OVS `xlate_cache`) that the
+//! megaflow keeps, so its later hits are credited to the rules this
+//! translation hit, whatever the tables hold by then.
 //!
 //! The NORMAL action follows OVS's `xlate_normal`: input VLAN from the
 //! port's `vlan_mode`/`tag`/`trunks`, drop of disallowed VLANs and reserved
@@ -61,6 +64,7 @@ use parking_lot::Mutex;
 use crate::config::{BridgeConfig, PortConfig, VlanMode};
 use crate::mac_learning::{EthAddr, MacLearning};
 use crate::ofbridge::{CtlContext, CtlRegistry, OfBridge};
+use crate::table::{RuleStats, TableCounters};
 use crate::trace::{NodeKind, TraceTree};
 
 /// OpenFlow port number of a bridge's local (internal) port, `OFPP_LOCAL`.
@@ -584,6 +588,46 @@ pub struct XlateOutcome {
     pub too_deep: bool,
 }
 
+/// One table lookup of a translation (OVS `xlate_cache` entries
+/// `XC_TABLE` + `XC_RULE`): the table's counters and, if a rule matched,
+/// the rule's.
+#[derive(Debug, Clone)]
+pub struct XcLookup {
+    /// Lookup counters of the table.
+    pub table: Arc<TableCounters>,
+    /// Counters of the rule that matched (`None`: a miss).
+    pub rule: Option<Arc<RuleStats>>,
+}
+
+/// Every table lookup of one translation, in order, kept with the megaflow
+/// it produced: its hits are credited to these rules and tables at
+/// revalidation and deletion (OVS `xlate_push_stats`), even after a
+/// flow_mod changed or deleted the rules. A rule hit twice (a resubmit
+/// loop) is credited twice, as a translation that credits directly does.
+#[derive(Debug, Default)]
+pub struct RuleCache {
+    /// The lookups.
+    pub lookups: Vec<XcLookup>,
+}
+
+impl RuleCache {
+    /// Credits `packets`/`bytes` hits at `now_ns` to every lookup: the
+    /// table's lookup count, and its matched count and rule if one matched.
+    pub fn credit(&self, packets: u64, bytes: u64, now_ns: u64) {
+        if packets == 0 {
+            return;
+        }
+        use std::sync::atomic::Ordering::Relaxed;
+        for l in &self.lookups {
+            l.table.lookups.fetch_add(packets, Relaxed);
+            if let Some(r) = &l.rule {
+                l.table.matched.fetch_add(packets, Relaxed);
+                r.credit(packets, bytes, now_ns);
+            }
+        }
+    }
+}
+
 /// Inputs of one translation besides the flow.
 #[derive(Default)]
 pub struct XlateParams<'a> {
@@ -609,6 +653,8 @@ pub struct XlateParams<'a> {
     pub trace: Option<&'a mut Vec<String>>,
     /// Set when tracing: the flow at the end of translation.
     pub final_flow: Option<Flow>,
+    /// When set, every table lookup is recorded here (see [`RuleCache`]).
+    pub xcache: Option<&'a mut RuleCache>,
 }
 
 /// Translates datapath flow `key` (whose `in_port` is a datapath port)
@@ -986,17 +1032,25 @@ fn xlate_pipeline(ctx: &mut Ctx<'_, '_>, bridge: usize, table: u8, acts: Option<
 fn xlate_table(ctx: &mut Ctx<'_, '_>, bridge: usize, table: u8, honor_miss: bool) -> Option<usize> {
     let cfg = ctx.cfg;
     let b = cfg.bridges.get(bridge)?;
-    let hit = {
+    let (hit, counters) = {
         let t = b.of.tables.read_recursive();
-        t.lookup(
+        let hit = t.lookup(
             table,
             &ctx.flow,
             &mut ctx.wc,
             ctx.p.packets,
             ctx.p.bytes,
             ctx.p.now_ns,
-        )
+        );
+        let counters = ctx.p.xcache.is_some().then(|| t.counters(table).cloned());
+        (hit, counters.flatten())
     };
+    if let (Some(xc), Some(table)) = (ctx.p.xcache.as_deref_mut(), counters) {
+        xc.lookups.push(XcLookup {
+            table,
+            rule: hit.as_ref().map(|h| h.stats.clone()),
+        });
+    }
     let lookup_only = std::mem::take(&mut ctx.lookup_only);
     let Some(hit) = hit else {
         let node = ctx.report(NodeKind::Table, &format!("{table:2}. No match."));
