@@ -36,6 +36,9 @@ pub struct Idl {
     monitor_id: Value,
     version: MonitorVersion,
     replica: Replica,
+    /// Changes applied by [`Idl::transact`] (notifications that arrived
+    /// before its reply) that no caller has seen yet.
+    unseen: Changes,
 }
 
 impl Idl {
@@ -92,6 +95,7 @@ impl Idl {
             monitor_id,
             version,
             replica: Database::with_schema(schema),
+            unseen: Changes::default(),
         };
         apply_table_updates(&mut idl.replica, version, &initial)?;
         Ok(idl)
@@ -165,6 +169,15 @@ impl Idl {
         Ok(all)
     }
 
+    /// The changes [`Idl::transact`] applied to the replica while waiting
+    /// for its reply (the transaction's own and anyone else's that came
+    /// first), since the last call. A caller that reacts to changes must
+    /// look at these too: they will not be returned by
+    /// [`Idl::wait_for_change`].
+    pub fn take_unseen(&mut self) -> Changes {
+        std::mem::take(&mut self.unseen)
+    }
+
     /// Run a transaction (`ops` without the database name) and return the
     /// result array (RFC 7047 §4.1.3; inspect it for per-operation errors).
     /// Notifications that arrived before the reply are applied first.
@@ -177,7 +190,10 @@ impl Idl {
             .client
             .request("transact", Value::Array(params))
             .await?;
-        self.poll_changes()?;
+        // Other clients' changes may have arrived with ours: keep them for
+        // the caller (see take_unseen) instead of losing them.
+        let c = self.poll_changes()?;
+        merge_changes(&mut self.unseen, c);
         match r {
             Value::Array(a) => Ok(a),
             other => Err(Error::Syntax(format!(

@@ -1,8 +1,6 @@
 //! `oxvs daemon`: command-line front end of [`vswitchd::daemon`].
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use clap::Parser;
 use vswitchd::paths::Paths;
@@ -54,7 +52,7 @@ pub fn main(argv: &[String]) -> i32 {
     if args.detach {
         return detach(argv, &paths, args.log_file.as_deref());
     }
-    init_logging(&paths, args.log_file.as_deref());
+    crate::detach::init_logging(&paths, args.log_file.as_deref(), "ovs-vswitchd.log");
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -89,95 +87,16 @@ pub fn main(argv: &[String]) -> i32 {
     }
 }
 
-fn init_logging(paths: &Paths, log_file: Option<&str>) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false);
-    match log_file {
-        Some(f) => {
-            let path = if f.is_empty() {
-                paths.logdir.join("ovs-vswitchd.log")
-            } else {
-                PathBuf::from(f)
-            };
-            if let Some(dir) = path.parent() {
-                let _ = std::fs::create_dir_all(dir);
-            }
-            match std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)
-            {
-                Ok(file) => builder.with_writer(std::sync::Mutex::new(file)).init(),
-                Err(e) => {
-                    builder.init();
-                    tracing::warn!("{}: {e}; logging to stderr", path.display());
-                }
-            }
-        }
-        None => builder.init(),
-    }
-}
-
-/// Starts the daemon again in the background (own session, no terminal)
-/// and returns once it answers on its control socket, as OVS's --detach
-/// does; status 1 if it did not come up within 15 s.
+/// `--detach`: the same daemon again in the background (logging to its
+/// file), returning once its pid file, control socket and database socket
+/// are up, as OVS's --detach does.
 fn detach(argv: &[String], paths: &Paths, log_file: Option<&str>) -> i32 {
-    use std::os::unix::process::CommandExt;
-    let exe = match std::env::current_exe() {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("oxvs daemon: {e}");
-            return 1;
-        }
-    };
-    let mut child_args: Vec<String> = vec!["daemon".into()];
-    child_args.extend(argv.iter().filter(|a| *a != "--detach").cloned());
+    let mut child: Vec<String> = argv.iter().filter(|a| *a != "--detach").cloned().collect();
     if log_file.is_none() {
-        child_args.push("--log-file".into());
+        child.push("--log-file".into());
     }
-    let mut cmd = Command::new(exe);
-    cmd.args(&child_args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    // SAFETY: setsid is async-signal-safe and only detaches the child from
-    // our session and terminal.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::setsid();
-            Ok(())
-        });
-    }
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("oxvs daemon: {e}");
-            return 1;
-        }
-    };
-    let deadline = Instant::now() + Duration::from_secs(15);
     let pidfile = paths.pidfile("ovs-vswitchd");
-    while Instant::now() < deadline {
-        if let Ok(Some(status)) = child.try_wait() {
-            eprintln!(
-                "oxvs daemon: failed to start ({status}); see {}",
-                paths.logdir.join("ovs-vswitchd.log").display()
-            );
-            return 1;
-        }
-        if let Ok(pid) = vswitchd::pidfile::read_pidfile(&pidfile) {
-            if pid == child.id()
-                && paths.ctl_socket("ovs-vswitchd", pid).exists()
-                && paths.db_sock().exists()
-            {
-                return 0;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    eprintln!("oxvs daemon: did not come up within 15 s");
-    1
+    crate::detach::spawn_and_wait("daemon", &child, &pidfile, |pid| {
+        paths.ctl_socket("ovs-vswitchd", pid).exists() && paths.db_sock().exists()
+    })
 }

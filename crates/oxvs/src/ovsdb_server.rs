@@ -9,8 +9,11 @@
 //! ```
 //! DATABASE defaults to `<OVS_DBDIR>/conf.db` and is created with the
 //! built-in Open_vSwitch schema if missing. REMOTE: `punix:PATH`,
-//! `ptcp:PORT[:IP]`; `db:DB,TABLE,COLUMN` (the Manager targets, as ovs-ctl
-//! passes) is accepted and logged but not applied in this mode yet. Control
+//! `ptcp:PORT[:IP]`, `pssl:PORT[:IP]`, and the active `unix:`, `tcp:`,
+//! `ssl:`; any `db:DB,TABLE,COLUMN` (as ovs-ctl passes for
+//! `manager_options`) applies the Manager table's targets at run time.
+//! SSL: `--private-key`, `--certificate`, `--ca-cert` (PEM files, as made by
+//! ovs-pki), or the database's SSL row. Control
 //! socket `<rundir>/ovsdb-server.<pid>.ctl` (so `ovs-appctl -t
 //! ovsdb-server` works) answering `exit`, `version`,
 //! `ovsdb-server/compact`, `ovsdb-server/list-dbs`,
@@ -21,11 +24,12 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use ovsdb::{DatabaseSchema, Journal, Server};
+use ovsdb::remote::Remote;
+use ovsdb::{DatabaseSchema, Idl, Journal, RemoteHandle, Server, TlsConfig, TlsFiles};
 use parking_lot::Mutex;
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 use vswitchd::paths::Paths;
+use vswitchd::manager::Managers;
 use vswitchd::pidfile::Pidfile;
 use vswitchd::unixctl::Commands;
 
@@ -40,6 +44,9 @@ struct Args {
     detach: bool,
     log_file: Option<String>,
     unixctl: Option<PathBuf>,
+    private_key: Option<PathBuf>,
+    certificate: Option<PathBuf>,
+    ca_cert: Option<PathBuf>,
 }
 
 const USAGE: &str = "\
@@ -49,7 +56,12 @@ DATABASE is a database file in ovsdb-server format
 (default: <OVS_DBDIR>/conf.db, created if missing).
 
 Remotes:
-  --remote=REMOTE         connect or listen to REMOTE: punix:PATH, ptcp:PORT[:IP]
+  --remote=REMOTE         connect or listen to REMOTE: punix:PATH, ptcp:PORT[:IP],
+                          pssl:PORT[:IP], unix:PATH, tcp:IP:PORT, ssl:IP:PORT,
+                          db:DB,TABLE,COLUMN (the Manager table's targets)
+  --private-key=FILE      SSL private key (PEM)
+  --certificate=FILE      SSL certificate (PEM)
+  --ca-cert=FILE          CA certificate that peers must be signed by (PEM)
 Daemon options:
   --detach                run in background as daemon
   --pidfile[=FILE]        create pidfile (default: <OVS_RUNDIR>/ovsdb-server.pid)
@@ -150,37 +162,24 @@ pub fn main(argv: &[String]) -> i32 {
     }
 }
 
-/// The listeners opened from `--remote` and `ovsdb-server/add-remote`.
-type Listeners = Arc<Mutex<BTreeMap<String, JoinHandle<()>>>>;
+/// The remotes opened from `--remote` and `ovsdb-server/add-remote`
+/// (`None` for a `db:` remote, which the Manager logic serves).
+type Listeners = Arc<Mutex<BTreeMap<String, Option<RemoteHandle>>>>;
 
-/// Opens `remote` on `server`. Errors: a malformed or unsupported remote, or
-/// the socket cannot be bound.
-async fn open_remote(server: &Server, remote: &str) -> Result<Option<JoinHandle<()>>, String> {
-    if let Some(path) = remote.strip_prefix("punix:") {
-        return server
-            .listen_unix(path)
-            .map(Some)
-            .map_err(|e| format!("{remote}: {e}"));
-    }
-    if let Some(rest) = remote.strip_prefix("ptcp:") {
-        let (port, ip) = rest.split_once(':').unwrap_or((rest, "0.0.0.0"));
-        if port.parse::<u16>().is_err() {
-            return Err(format!("{remote}: bad port number \"{port}\""));
-        }
-        let (addr, h) = server
-            .listen_tcp(&format!("{ip}:{port}"))
-            .await
-            .map_err(|e| format!("{remote}: {e}"))?;
-        tracing::info!("{remote}: listening on {addr}");
-        return Ok(Some(h));
-    }
+/// Opens `remote` on `server`. Errors: a malformed remote, an SSL remote
+/// without SSL configuration, or a socket that cannot be bound.
+fn open_remote(server: &Server, remote: &str) -> Result<Option<RemoteHandle>, String> {
     if remote.starts_with("db:") {
-        tracing::warn!(
-            "{remote}: database-configured remotes are not applied by oxvs ovsdb-server yet"
-        );
         return Ok(None);
     }
-    Err(format!("{remote}: unknown or unsupported remote"))
+    let r = Remote::parse(remote).map_err(|e| format!("{remote}: {e}"))?;
+    let h = server
+        .add_remote(&r, r.default_options())
+        .map_err(|e| format!("{remote}: {e}"))?;
+    if let Some(addr) = h.local_addr() {
+        tracing::info!("{remote}: listening on {addr}");
+    }
+    Ok(Some(h))
 }
 
 async fn run(paths: Paths, args: Args) -> Result<(), String> {
@@ -198,16 +197,28 @@ async fn run(paths: Paths, args: Args) -> Result<(), String> {
     let (journal, db) = Journal::open_or_create(&db_file, &schema).map_err(|e| e.to_string())?;
     tracing::info!("{}: opened database {}", db_file.display(), db.name());
     let server = Server::new(db, Some(journal));
+    let tls = match (args.private_key, args.certificate, args.ca_cert) {
+        (Some(private_key), Some(certificate), Some(ca_cert)) => Some(TlsFiles {
+            private_key,
+            certificate,
+            ca_cert,
+        }),
+        (None, None, None) => None,
+        _ => return Err("--private-key, --certificate and --ca-cert go together".into()),
+    };
+    if let Some(files) = &tls {
+        server.set_tls(Some(TlsConfig::load(files).map_err(|e| e.to_string())?));
+    }
     let listeners: Listeners = Arc::new(Mutex::new(BTreeMap::new()));
     for r in &args.remotes {
-        if let Some(h) = open_remote(&server, r).await? {
-            listeners.lock().insert(r.clone(), h);
-        } else {
-            listeners
-                .lock()
-                .insert(r.clone(), tokio::spawn(std::future::pending()));
-        }
+        let h = open_remote(&server, r)?;
+        listeners.lock().insert(r.clone(), h);
     }
+    let managers = Managers::new(server.clone(), tls);
+    let idl = Idl::connect(server.connect_local(), "Open_vSwitch", None)
+        .await
+        .map_err(|e| e.to_string())?;
+    let manager_task = tokio::spawn(manager_loop(idl, managers));
     std::fs::create_dir_all(&paths.rundir).map_err(|e| e.to_string())?;
     let ctl = args
         .unixctl
@@ -232,14 +243,42 @@ async fn run(paths: Paths, args: Args) -> Result<(), String> {
         _ = exit_rx.recv() => tracing::info!("exit requested"),
     }
     ctl_task.abort();
-    for (remote, h) in std::mem::take(&mut *listeners.lock()) {
-        h.abort();
-        if let Some(path) = remote.strip_prefix("punix:") {
-            let _ = std::fs::remove_file(path);
-        }
-    }
+    manager_task.abort();
+    // Dropping a handle closes its listener (and removes a punix socket).
+    listeners.lock().clear();
     let _ = std::fs::remove_file(&ctl);
     Ok(())
+}
+
+/// Applies the Manager table (targets, probes, SSL row) on every database
+/// change and writes Manager status back, as ovsdb-server does for
+/// `--remote=db:Open_vSwitch,Open_vSwitch,manager_options`.
+async fn manager_loop(mut idl: Idl, mut managers: Managers) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ops = managers.reconfigure(idl.replica());
+    loop {
+        if !ops.is_empty() {
+            if let Err(e) = idl.transact(std::mem::take(&mut ops)).await {
+                tracing::warn!("Manager status update failed: {e}");
+            }
+            if vswitchd::daemon::config_changed(&idl.take_unseen()) {
+                ops = managers.reconfigure(idl.replica());
+                continue;
+            }
+        }
+        tokio::select! {
+            changes = idl.wait_for_change() => {
+                if let Err(e) = changes.and_then(|_| idl.poll_changes()) {
+                    tracing::error!("database connection lost: {e}");
+                    return;
+                }
+                ops = managers.reconfigure(idl.replica());
+            }
+            () = managers.changed() => ops = managers.status_ops(idl.replica(), false),
+            _ = tick.tick() => ops = managers.refresh(idl.replica()),
+        }
+    }
 }
 
 fn commands(
@@ -316,15 +355,11 @@ fn commands(
             if l.lock().contains_key(&remote) {
                 return Ok(String::new());
             }
-            // Handlers run on a blocking thread: wait for the bind here.
-            match rt.block_on(open_remote(&s, &remote)) {
-                Ok(h) => {
-                    let h = h.unwrap_or_else(|| rt.spawn(std::future::pending()));
-                    l.lock().insert(remote, h);
-                    Ok(String::new())
-                }
-                Err(e) => Err(format!("{e}\n")),
-            }
+            // Handlers run on a blocking thread; binding needs the runtime.
+            let _guard = rt.enter();
+            let h = open_remote(&s, &remote).map_err(|e| format!("{e}\n"))?;
+            l.lock().insert(remote, h);
+            Ok(String::new())
         }),
     );
     let l = listeners.clone();
@@ -334,13 +369,8 @@ fn commands(
         1,
         1,
         Box::new(move |a| match l.lock().remove(&a[0]) {
-            Some(h) => {
-                h.abort();
-                if let Some(path) = a[0].strip_prefix("punix:") {
-                    let _ = std::fs::remove_file(path);
-                }
-                Ok(String::new())
-            }
+            // Dropping the handle closes the remote and its sessions.
+            Some(_) => Ok(String::new()),
             None => Err("can't find remote\n".into()),
         }),
     );

@@ -19,6 +19,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use datapath::{Datapath, PortStats};
 use ofproto::connmgr::{ConnMgr, OfBridgeConfig};
@@ -46,7 +47,16 @@ struct OpenIface {
     peer: Option<String>,
     /// (admin up, link up) as last handed to ofproto, to notice changes.
     link: Option<(bool, bool)>,
+    /// The kernel's facts about the device and when they were read (see
+    /// [`INFO_MAX_AGE`]).
+    info: Option<(Instant, Option<IfaceInfo>)>,
 }
+
+/// How long a device's sysfs facts are reused by `reconfigure`: reading
+/// every interface's ~10 sysfs files on every database change made a
+/// stream of N `ovs-vsctl add-port` calls cost O(N²) system calls. New
+/// interfaces are always read at once; [`Reconciler::refresh`] re-reads all.
+const INFO_MAX_AGE: Duration = Duration::from_secs(1);
 
 /// The running switch's configuration state.
 pub struct Reconciler {
@@ -323,6 +333,7 @@ impl Reconciler {
                         None
                     },
                     link: None,
+                    info: None,
                 },
             );
         }
@@ -384,10 +395,9 @@ impl Reconciler {
                     if !usable {
                         continue;
                     }
-                    let info = if open.type_ == "patch" {
-                        None
-                    } else {
-                        iface_info(&iname)
+                    let info = cached_info(&mut self.ifaces, &iname, INFO_MAX_AGE);
+                    let Some(open) = self.ifaces.get(&iname) else {
+                        continue;
                     };
                     let mut ic = InterfaceConfig {
                         name: iname,
@@ -496,6 +506,10 @@ impl Reconciler {
     /// Periodic status refresh (link state, statistics); also retries
     /// interfaces that failed to open. Returns the updates to write.
     pub fn refresh(&mut self, db: &Database) -> Vec<Value> {
+        // Everything below reads the devices afresh.
+        for o in self.ifaces.values_mut() {
+            o.info = None;
+        }
         let retry = self
             .ifaces
             .values()
@@ -583,9 +597,16 @@ impl Reconciler {
         }
     }
 
-    fn interface_status(&self, want: &BTreeMap<String, WantIface>, stats_only: bool) -> Vec<Value> {
+    fn interface_status(
+        &mut self,
+        want: &BTreeMap<String, WantIface>,
+        stats_only: bool,
+    ) -> Vec<Value> {
         let mut ops = Vec::new();
+        // Statistics passes (refresh) re-read every device.
+        let max_age = if stats_only { Duration::ZERO } else { INFO_MAX_AGE };
         for (name, w) in want {
+            let info = cached_info(&mut self.ifaces, name, max_age);
             let Some(open) = self.ifaces.get(name) else {
                 continue;
             };
@@ -596,11 +617,6 @@ impl Reconciler {
                 up.set("ofport", opt_int(Some(ofport)));
                 up.set("error", opt_str(open.error.as_deref()));
             }
-            let info: Option<IfaceInfo> = if open.type_ == "patch" {
-                None
-            } else {
-                iface_info(name)
-            };
             match &info {
                 Some(i) if !failed => {
                     up.set("mac_in_use", opt_str(Some(&i.mac)));
@@ -636,6 +652,27 @@ impl Reconciler {
             ops.extend(up.into_op("Interface", &w.uuid));
         }
         ops
+    }
+}
+
+/// The facts about interface `name` (`None` for patch ports and missing
+/// devices), read from sysfs unless read less than `max_age` ago.
+fn cached_info(
+    ifaces: &mut BTreeMap<String, OpenIface>,
+    name: &str,
+    max_age: Duration,
+) -> Option<IfaceInfo> {
+    let open = ifaces.get_mut(name)?;
+    if open.type_ == "patch" {
+        return None;
+    }
+    match &open.info {
+        Some((at, info)) if at.elapsed() < max_age => info.clone(),
+        _ => {
+            let info = iface_info(name);
+            open.info = Some((Instant::now(), info.clone()));
+            info
+        }
     }
 }
 

@@ -158,6 +158,13 @@ async fn reconcile_loop(
                 }
                 Err(e) => tracing::warn!("status update failed: {e}"),
             }
+            // A client's change that arrived while we waited for our reply
+            // was applied to the replica already: act on it now.
+            if config_changed(&idl.take_unseen()) {
+                ops = reconciler.reconfigure(idl.replica());
+                ops.extend(managers.reconfigure(idl.replica()));
+                continue;
+            }
         }
         tokio::select! {
             changes = idl.wait_for_change() => {
@@ -178,6 +185,56 @@ async fn reconcile_loop(
             }
         }
     }
+}
+
+/// Columns the switch itself writes (status), as OVS marks them with
+/// `ovsdb_idl_omit_alert`: a change to these alone is not configuration.
+const STATUS_COLUMNS: &[(&str, &str)] = &[
+    ("Open_vSwitch", "cur_cfg"),
+    ("Open_vSwitch", "datapath_types"),
+    ("Open_vSwitch", "iface_types"),
+    ("Open_vSwitch", "statistics"),
+    ("Bridge", "datapath_id"),
+    ("Bridge", "datapath_version"),
+    ("Bridge", "status"),
+    ("Bridge", "rstp_status"),
+    ("Port", "statistics"),
+    ("Port", "status"),
+    ("Port", "rstp_status"),
+    ("Port", "rstp_statistics"),
+    ("Interface", "ofport"),
+    ("Interface", "error"),
+    ("Interface", "mac_in_use"),
+    ("Interface", "mtu"),
+    ("Interface", "ifindex"),
+    ("Interface", "admin_state"),
+    ("Interface", "link_state"),
+    ("Interface", "link_speed"),
+    ("Interface", "link_resets"),
+    ("Interface", "duplex"),
+    ("Interface", "status"),
+    ("Interface", "statistics"),
+    ("Interface", "lacp_current"),
+    ("Interface", "bfd_status"),
+    ("Manager", "is_connected"),
+    ("Manager", "status"),
+    ("Controller", "is_connected"),
+    ("Controller", "status"),
+    ("Controller", "role"),
+];
+
+/// Whether `changes` touch configuration: a row inserted or deleted, or a
+/// column other than [`STATUS_COLUMNS`] modified.
+pub fn config_changed(changes: &ovsdb::Changes) -> bool {
+    changes.tables.iter().any(|(table, rows)| {
+        rows.values().any(|rc| match (&rc.old, &rc.new) {
+            (Some(old), Some(new)) => new.columns.iter().any(|(col, v)| {
+                old.columns.get(col) != Some(v)
+                    && !STATUS_COLUMNS.contains(&(table.as_str(), col.as_str()))
+            }),
+            _ => true,
+        })
+    })
 }
 
 fn commands(
