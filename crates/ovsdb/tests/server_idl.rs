@@ -404,3 +404,53 @@ async fn stalled_monitor_client_is_disconnected_not_buffered() {
     );
     assert_eq!(c.request("echo", json!([1])).await.unwrap(), json!([1]));
 }
+
+/// Another client's commit that reaches an IDL before the reply to the
+/// IDL's own transaction is applied by `transact` and handed back by
+/// `take_unseen` (the reconciler once lost such changes and never acted on
+/// them).
+#[tokio::test]
+async fn changes_seen_during_transact_are_handed_back() {
+    let server = Server::new(Database::new(schema()), None);
+    let other = server.connect_local();
+    let r = other
+        .request(
+            "transact",
+            json!(["Open_vSwitch",
+            {"op":"insert","table":"Open_vSwitch","row":{"next_cfg":1}}]),
+        )
+        .await
+        .unwrap();
+    assert!(r[0]["uuid"].is_array());
+    let mut idl = Idl::connect(server.connect_local(), "Open_vSwitch", None)
+        .await
+        .unwrap();
+    // The other client changes next_cfg; the IDL does not look yet.
+    other
+        .request(
+            "transact",
+            json!(["Open_vSwitch",
+            {"op":"update","table":"Open_vSwitch","where":[],"row":{"next_cfg":2}}]),
+        )
+        .await
+        .unwrap();
+    // Our own transaction: its reply comes after the other's update.
+    let r = idl
+        .transact(vec![
+            json!({"op":"update","table":"Open_vSwitch","where":[],"row":{"cur_cfg":1}}),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(r[0]["count"], 1);
+    let unseen = idl.take_unseen();
+    let rows = &unseen.tables["Open_vSwitch"];
+    let change = rows.values().next().unwrap();
+    let next = |row: &Option<std::sync::Arc<ovsdb::Row>>| {
+        row.as_ref()
+            .and_then(|r| r.get("next_cfg"))
+            .and_then(|d| d.as_integer())
+    };
+    assert_eq!(next(&change.old), Some(1), "{unseen:?}");
+    assert_eq!(next(&change.new), Some(2), "{unseen:?}");
+    assert!(idl.take_unseen().is_empty(), "handed back once");
+}
