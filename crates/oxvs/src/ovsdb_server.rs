@@ -28,8 +28,8 @@ use ovsdb::remote::Remote;
 use ovsdb::{DatabaseSchema, Idl, Journal, RemoteHandle, Server, TlsConfig, TlsFiles};
 use parking_lot::Mutex;
 use tokio::sync::mpsc;
-use vswitchd::paths::Paths;
 use vswitchd::manager::Managers;
+use vswitchd::paths::Paths;
 use vswitchd::pidfile::Pidfile;
 use vswitchd::unixctl::Commands;
 

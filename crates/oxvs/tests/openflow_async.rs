@@ -237,14 +237,16 @@ impl Drop for Ovs {
 /// the database, `link(up)` sets the far end of the port's veth up or down;
 /// `settle` is how long each step may take to be noticed (oxvs polls link
 /// state every 5 s). Returns the OF1.0 and OF1.3 monitors' output.
+/// The three changes a port-status scenario makes: add the port, delete
+/// it, set its peer's link up (`true`) or down.
+type PortChanges<'a> = (&'a dyn Fn(), &'a dyn Fn(), &'a dyn Fn(bool));
+
 fn port_status_scenario(
     env: &[(&'static str, PathBuf)],
     ns: Option<&str>,
     br: &str,
     port: &str,
-    add_port: &dyn Fn(),
-    del_port: &dyn Fn(),
-    link: &dyn Fn(bool),
+    (add_port, del_port, link): PortChanges<'_>,
     settle: Duration,
 ) -> (String, String) {
     let mon = ofctl_spawn(env, ns, &["monitor", br, "65535"]);
@@ -299,18 +301,20 @@ fn port_status_like_open_vswitch() {
         None,
         "as1br",
         "oxas1p",
-        &|| {
-            sw.vsctl(&["add-port", "as1br", "oxas1p"]);
-        },
-        &|| {
-            sw.vsctl(&["del-port", "as1br", "oxas1p"]);
-        },
-        &|up| {
-            must(
-                "ip",
-                &["link", "set", "oxas1q", if up { "up" } else { "down" }],
-            );
-        },
+        (
+            &|| {
+                sw.vsctl(&["add-port", "as1br", "oxas1p"]);
+            },
+            &|| {
+                sw.vsctl(&["del-port", "as1br", "oxas1p"]);
+            },
+            &|up| {
+                must(
+                    "ip",
+                    &["link", "set", "oxas1q", if up { "up" } else { "down" }],
+                );
+            },
+        ),
         Duration::from_millis(6500),
     );
     let _ = run("ip", &["link", "del", "oxas1p"]);
@@ -374,21 +378,23 @@ fn port_status_like_open_vswitch() {
         Some(&ovs.ns),
         "as1br",
         "oxas1p",
-        &|| {
-            ovs.must("ovs-vsctl", &["add-port", "as1br", "oxas1p"]);
-        },
-        &|| {
-            ovs.must("ovs-vsctl", &["del-port", "as1br", "oxas1p"]);
-        },
-        &|up| {
-            ovs.ns_must(&[
-                "ip",
-                "link",
-                "set",
-                "oxas1q",
-                if up { "up" } else { "down" },
-            ])
-        },
+        (
+            &|| {
+                ovs.must("ovs-vsctl", &["add-port", "as1br", "oxas1p"]);
+            },
+            &|| {
+                ovs.must("ovs-vsctl", &["del-port", "as1br", "oxas1p"]);
+            },
+            &|up| {
+                ovs.ns_must(&[
+                    "ip",
+                    "link",
+                    "set",
+                    "oxas1q",
+                    if up { "up" } else { "down" },
+                ])
+            },
+        ),
         Duration::from_millis(1500),
     );
     assert_eq!(

@@ -604,7 +604,11 @@ impl Reconciler {
     ) -> Vec<Value> {
         let mut ops = Vec::new();
         // Statistics passes (refresh) re-read every device.
-        let max_age = if stats_only { Duration::ZERO } else { INFO_MAX_AGE };
+        let max_age = if stats_only {
+            Duration::ZERO
+        } else {
+            INFO_MAX_AGE
+        };
         for (name, w) in want {
             let info = cached_info(&mut self.ifaces, name, max_age);
             let Some(open) = self.ifaces.get(name) else {
