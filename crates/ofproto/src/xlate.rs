@@ -1742,6 +1742,12 @@ fn output_normal(ctx: &mut Ctx<'_, '_>, bridge: usize, out: usize, vlan: u16, pc
         return; // partially configured bundle
     };
     let saved = ctx.flow.key.vlan_tci;
+    // In VLAN 0 a tag with priority 0 is no tag at all: whether a tagged
+    // (priority-tagged) input leaves tagged depends on its PCP wherever the
+    // port can send tags.
+    if vlan == 0 && saved & VLAN_CFI != 0 && bundle.vlan_mode != VlanMode::Access {
+        ctx.wc.key.vlan_tci |= VLAN_PCP_MASK;
+    }
     ctx.flow.key.vlan_tci = bundle.output_tci(vlan, pcp);
     compose_output(ctx, bridge, port.ofport);
     ctx.flow.key.vlan_tci = saved;

@@ -633,3 +633,36 @@ proptest! {
         prop_assert_eq!(a.mask, b.mask);
     }
 }
+
+/// A priority-tagged frame (VID 0, PCP 1) from a trunk leaves a
+/// native-tagged port tagged, a VID 0 PCP 0 one untagged: the megaflow
+/// must match PCP (found by mask_covers_everything_consulted).
+#[test]
+fn priority_tag_output_depends_on_pcp() {
+    let brs = vec![bridge(
+        "br0",
+        vec![
+            port("a", VlanMode::Access, Some(10), &[], 1, 1),
+            port("t", VlanMode::Trunk, None, &[], 2, 2),
+            port("nt", VlanMode::NativeTagged, Some(20), &[10], 3, 3),
+            port("nu", VlanMode::NativeUntagged, Some(10), &[20], 4, 4),
+        ],
+    )];
+    let cfg = xconfig(&brs);
+    // As in the proptest's failing case: the destination was learned on the
+    // native-tagged port in VLAN 0.
+    cfg.bridges[0].ml.lock().learn(&mac(1), 0, 3, 0);
+    let mut k = key(2, mac(2), mac(1), VLAN_CFI | (1 << 13));
+    k.dl_type = 0x0800;
+    let (a, _) = run(&cfg, &k, false);
+    assert_eq!(
+        a.mask.vlan_tci & VLAN_PCP_MASK,
+        VLAN_PCP_MASK,
+        "{:?}",
+        a.actions
+    );
+    let mut k0 = k;
+    k0.vlan_tci = VLAN_CFI;
+    let (b, _) = run(&cfg, &k0, false);
+    assert_ne!(a.actions, b.actions, "PCP 1 keeps the tag, PCP 0 drops it");
+}
