@@ -104,7 +104,7 @@ impl Condition {
                 .as_str()
                 .ok_or_else(|| Error::Syntax(format!("Parse error in condition {c}")))?;
             let function = Function::from_name(fname)
-                .ok_or_else(|| Error::Syntax(format!("unknown function {fname}")))?;
+                .ok_or_else(|| Error::UnknownFunction(format!("No function named {fname}.")))?;
             let mut ty = col.type_.clone();
             match function {
                 Function::Lt | Function::Le | Function::Ge | Function::Gt => {

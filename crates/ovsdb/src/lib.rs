@@ -58,6 +58,10 @@ pub enum Error {
     /// RFC 7047 "unknown database".
     #[error("unknown database: {0}")]
     UnknownDatabase(String),
+    /// ovsdb-server's "unknown function" (a condition's function is not one
+    /// of RFC 7047 §5.1's; details `No function named X.`).
+    #[error("unknown function: {0}")]
+    UnknownFunction(String),
     /// A file or socket error.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
@@ -98,6 +102,7 @@ impl Error {
             Error::ReferentialIntegrity(_) => "referential integrity violation",
             Error::UnknownDatabase(_) => "unknown database",
             Error::UnknownColumn(_) => "unknown column",
+            Error::UnknownFunction(_) => "unknown function",
             Error::Io(_) | Error::Journal(_) => "I/O error",
             _ => "internal error",
         }
@@ -111,6 +116,7 @@ impl Error {
             | Error::ReferentialIntegrity(s)
             | Error::UnknownDatabase(s)
             | Error::UnknownColumn(s)
+            | Error::UnknownFunction(s)
             | Error::Journal(s) => s.clone(),
             other => other.to_string(),
         }

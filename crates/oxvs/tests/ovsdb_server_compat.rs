@@ -374,6 +374,10 @@ fn real_ovs_vsctl_and_ovsdb_client_see_the_same_server() {
         ],
         vec![
             "transact",
+            r#"["Open_vSwitch",{"op":"select","table":"Bridge","where":[["name","~","x"]]}]"#,
+        ],
+        vec![
+            "transact",
             r#"["Open_vSwitch",{"op":"wait","table":"Open_vSwitch","where":[],"columns":["next_cfg"],"until":"==","rows":[{"next_cfg":12345}],"timeout":0}]"#,
         ],
     ];
