@@ -11,8 +11,8 @@
 mod common;
 
 use common::*;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 fn usable() -> bool {
@@ -113,124 +113,6 @@ fn oxvs_bridge(sw: &Switch, br: &str, ports: &[&str]) {
         "bridge {br} not up\n{}",
         sw.log()
     );
-}
-
-const SCHEMA: &str = "/usr/share/openvswitch/vswitch.ovsschema";
-
-/// A private Open vSwitch 3.1 (ovsdb-server + ovs-vswitchd inside its own
-/// network namespace) with a `datapath_type=netdev` bridge.
-struct Ovs {
-    dir: PathBuf,
-    ns: String,
-}
-
-impl Ovs {
-    fn start(tag: &str, br: &str) -> Option<Ovs> {
-        let tools = ["ovs-vsctl", "ovsdb-tool", "ovsdb-server", "ovs-vswitchd"];
-        if !Path::new(SCHEMA).exists() || !tools.iter().all(|b| have(b)) {
-            eprintln!("skipping OVS comparison: Open vSwitch 3.1 binaries not installed");
-            return None;
-        }
-        let dir = std::env::temp_dir().join(format!("oxvs-async-ovs-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let o = Ovs {
-            dir,
-            ns: format!("oxas{tag}ovs"),
-        };
-        let d = s(&o.dir).to_string();
-        o.must("ovsdb-tool", &["create", &format!("{d}/conf.db"), SCHEMA]);
-        o.must(
-            "ovsdb-server",
-            &[
-                &format!("--remote=punix:{d}/db.sock"),
-                "--pidfile",
-                "--detach",
-                "--log-file",
-                &format!("{d}/conf.db"),
-            ],
-        );
-        o.must("ovs-vsctl", &["--no-wait", "init"]);
-        let _ = run("ip", &["netns", "del", &o.ns]);
-        must("ip", &["netns", "add", &o.ns]);
-        let st = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &o.ns,
-                "ovs-vswitchd",
-                "--pidfile",
-                "--detach",
-                "--log-file",
-            ])
-            .envs(o.env())
-            .stderr(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(st.success(), "ovs-vswitchd did not start");
-        o.must(
-            "ovs-vsctl",
-            &[
-                "add-br",
-                br,
-                "--",
-                "set",
-                "bridge",
-                br,
-                "datapath_type=netdev",
-            ],
-        );
-        Some(o)
-    }
-
-    fn env(&self) -> Vec<(&'static str, PathBuf)> {
-        vec![
-            ("OVS_RUNDIR", self.dir.clone()),
-            ("OVS_DBDIR", self.dir.clone()),
-            ("OVS_LOGDIR", self.dir.clone()),
-        ]
-    }
-
-    fn cmd(&self, bin: &str, args: &[&str]) -> Output {
-        Command::new(bin)
-            .args(args)
-            .envs(self.env())
-            .output()
-            .unwrap()
-    }
-
-    fn must(&self, bin: &str, args: &[&str]) -> String {
-        let out = self.cmd(bin, args);
-        assert!(
-            out.status.success(),
-            "{bin} {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Runs a command inside the switch's namespace.
-    fn ns_must(&self, args: &[&str]) {
-        let mut full = vec!["netns", "exec", &self.ns];
-        full.extend_from_slice(args);
-        must("ip", &full);
-    }
-}
-
-impl Drop for Ovs {
-    fn drop(&mut self) {
-        for name in ["ovs-vswitchd", "ovsdb-server"] {
-            if let Ok(pid) = std::fs::read_to_string(self.dir.join(format!("{name}.pid"))) {
-                if let Ok(pid) = pid.trim().parse::<i32>() {
-                    // SAFETY: kill on a pid this test started; no memory involved.
-                    unsafe { libc::kill(pid, libc::SIGTERM) };
-                }
-            }
-        }
-        std::thread::sleep(Duration::from_millis(300));
-        let _ = run("ip", &["netns", "del", &self.ns]);
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
 }
 
 /// The port-status scenario on one switch: `add_port` / `del_port` change
@@ -364,7 +246,7 @@ fn port_status_like_open_vswitch() {
 
     // The same scenario against Open vSwitch 3.1 (its switch lives in a
     // namespace; the veth there has the same name).
-    let Some(ovs) = Ovs::start("1", "as1br") else {
+    let Some(ovs) = Ovs::start("oxas", "1", "as1br") else {
         return;
     };
     ovs.ns_must(&[

@@ -16,7 +16,7 @@ use common::*;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------- helpers
@@ -722,123 +722,6 @@ fn vlan_push_pop_seen_by_tcpdump() {
 
 // ------------------------------------------------ compatibility with OVS
 
-const SCHEMA: &str = "/usr/share/openvswitch/vswitch.ovsschema";
-
-/// A private Open vSwitch 3.1 (ovsdb-server + ovs-vswitchd in a netns, run
-/// dir in a temp dir) with a `datapath_type=netdev` bridge.
-struct Ovs {
-    dir: PathBuf,
-    ns: String,
-}
-
-impl Ovs {
-    fn start(tag: &str, br: &str) -> Option<Ovs> {
-        let tools = [
-            "ovs-ofctl",
-            "ovs-vsctl",
-            "ovsdb-tool",
-            "ovsdb-server",
-            "ovs-vswitchd",
-        ];
-        if !Path::new(SCHEMA).exists() || !tools.iter().all(|b| have(b)) {
-            eprintln!("skipping OVS comparison: Open vSwitch 3.1 binaries not installed");
-            return None;
-        }
-        let dir = std::env::temp_dir().join(format!("oxvs-scen-ovs-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let o = Ovs {
-            dir,
-            ns: format!("oxsc{tag}ovs"),
-        };
-        let d = s(&o.dir).to_string();
-        o.must("ovsdb-tool", &["create", &format!("{d}/conf.db"), SCHEMA]);
-        o.must(
-            "ovsdb-server",
-            &[
-                &format!("--remote=punix:{d}/db.sock"),
-                "--pidfile",
-                "--detach",
-                "--log-file",
-                &format!("{d}/conf.db"),
-            ],
-        );
-        o.must("ovs-vsctl", &["--no-wait", "init"]);
-        let _ = run("ip", &["netns", "del", &o.ns]);
-        must("ip", &["netns", "add", &o.ns]);
-        let st = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &o.ns,
-                "ovs-vswitchd",
-                "--pidfile",
-                "--detach",
-                "--log-file",
-            ])
-            .envs(o.env())
-            .stderr(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(st.success(), "ovs-vswitchd did not start");
-        o.must(
-            "ovs-vsctl",
-            &[
-                "add-br",
-                br,
-                "--",
-                "set",
-                "bridge",
-                br,
-                "datapath_type=netdev",
-            ],
-        );
-        Some(o)
-    }
-
-    fn env(&self) -> Vec<(&'static str, PathBuf)> {
-        vec![
-            ("OVS_RUNDIR", self.dir.clone()),
-            ("OVS_DBDIR", self.dir.clone()),
-            ("OVS_LOGDIR", self.dir.clone()),
-        ]
-    }
-
-    fn cmd(&self, bin: &str, args: &[&str]) -> Output {
-        Command::new(bin)
-            .args(args)
-            .envs(self.env())
-            .output()
-            .unwrap()
-    }
-
-    fn must(&self, bin: &str, args: &[&str]) -> String {
-        let out = self.cmd(bin, args);
-        assert!(
-            out.status.success(),
-            "{bin} {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
-impl Drop for Ovs {
-    fn drop(&mut self) {
-        for name in ["ovs-vswitchd", "ovsdb-server"] {
-            if let Ok(pid) = std::fs::read_to_string(self.dir.join(format!("{name}.pid"))) {
-                if let Ok(pid) = pid.trim().parse::<i32>() {
-                    // SAFETY: kill on a pid this test started; no memory involved.
-                    unsafe { libc::kill(pid, libc::SIGTERM) };
-                }
-            }
-        }
-        std::thread::sleep(Duration::from_millis(300));
-        let _ = run("ip", &["netns", "del", &self.ns]);
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 /// The issue's examples and every kind of flow the issue lists.
 const COMPAT_FLOWS: &str = "\
 # the issue's examples
@@ -887,7 +770,7 @@ fn dump_flows_identical_to_open_vswitch() {
     if !usable(&["ovs-ofctl"]) {
         return;
     }
-    let Some(ovs) = Ovs::start("6", "sc6ovs") else {
+    let Some(ovs) = Ovs::start("oxsc", "6", "sc6ovs") else {
         return;
     };
     let sw = Switch::start("sc6");
@@ -1271,7 +1154,7 @@ fn bad_input_on_the_wire() {
     // The daemon is still fine.
     ofctl(&sw, &["show", "sc7br"]);
 
-    if let Some(ovs) = Ovs::start("7", "sc7ovs") {
+    if let Some(ovs) = Ovs::start("oxsc", "7", "sc7ovs") {
         ovs.must(
             "ovs-ofctl",
             &["add-flow", "sc7ovs", "priority=5,udp,actions=drop"],
