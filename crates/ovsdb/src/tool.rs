@@ -217,11 +217,17 @@ fn print_changes(
 
 /// `YYYY-MM-DD HH:MM:SS.mmm` in UTC for `ms` milliseconds since the epoch.
 fn utc_msec(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
+    let (y, m, d, hh, mm, ss) = utc_fields(ms.div_euclid(1000));
     let msec = ms.rem_euclid(1000);
+    format!("{y:04}-{m:02}-{d:02} {hh:02}:{mm:02}:{ss:02}.{msec:03}")
+}
+
+/// (year, month 1–12, day 1–31, hour, minute, second) in UTC of `secs`
+/// seconds since 1970-01-01 (proleptic Gregorian calendar, H. Hinnant's
+/// civil-from-days algorithm). For the tools' log and show-log texts.
+pub fn utc_fields(secs: i64) -> (i64, i64, i64, i64, i64, i64) {
     let days = secs.div_euclid(86_400);
     let tod = secs.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (proleptic Gregorian).
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -231,12 +237,7 @@ fn utc_msec(ms: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.{msec:03}",
-        tod / 3600,
-        tod / 60 % 60,
-        tod % 60
-    )
+    (y, m, d, tod / 3600, tod / 60 % 60, tod % 60)
 }
 
 #[cfg(test)]

@@ -53,6 +53,22 @@ impl<'a> Rd<'a> {
         self.buf.is_empty()
     }
     /// Peeks a big-endian u16 at offset `ofs` without consuming.
+    /// One TLV property (OpenFlow 1.4+ §7.2.x `ofp_*_prop_header`: type,
+    /// length including the 4-byte header, body padded to 8 bytes): the
+    /// type and a reader over the unpadded body. Errors:
+    /// OFPBPC_BAD_LEN for a length under 4 or past the end.
+    pub(crate) fn property(&mut self) -> Result<(u16, Rd<'a>), OfpError> {
+        let t = self.u16()?;
+        let l = usize::from(self.u16()?);
+        if l < 4 {
+            return Err(OfpError::BAD_PROPERTY_BAD_LEN);
+        }
+        let all = self
+            .take(round8(l) - 4)
+            .map_err(|_| OfpError::BAD_PROPERTY_BAD_LEN)?;
+        Ok((t, Rd::new(&all[..l - 4], OfpError::BAD_PROPERTY_BAD_LEN)))
+    }
+
     pub(crate) fn peek_u16(&self, ofs: usize) -> Result<u16, OfpError> {
         match self.buf.get(ofs..ofs + 2) {
             Some(b) => Ok(u16::from_be_bytes([b[0], b[1]])),

@@ -135,13 +135,8 @@ fn decode_port(r: &mut Rd, version: u8) -> Result<PortDesc, OfpError> {
         p.state = r.u32()?;
         let mut props = r.sub(len - 40, bad_len())?;
         while !props.is_empty() {
-            let t = props.u16()?;
-            let l = usize::from(props.u16()?);
-            if l < 4 {
-                return Err(OfpError::BAD_PROPERTY_BAD_LEN);
-            }
-            let mut b = props.sub(round8(l) - 4, OfpError::BAD_PROPERTY_BAD_LEN)?;
-            if t == 0 && l >= 32 {
+            let (t, mut b) = props.property()?;
+            if t == 0 && b.len() >= 28 {
                 b.skip(4)?;
                 p.curr = b.u32()?;
                 p.advertised = b.u32()?;
@@ -422,15 +417,7 @@ fn decode_packet_in2(r: &mut Rd) -> Result<PacketIn, OfpError> {
     };
     let mut full_len = None;
     while !r.is_empty() {
-        let t = r.u16()?;
-        let l = usize::from(r.u16()?);
-        if l < 4 {
-            return Err(OfpError::BAD_PROPERTY_BAD_LEN);
-        }
-        let all = r
-            .take(round8(l) - 4)
-            .map_err(|_| OfpError::BAD_PROPERTY_BAD_LEN)?;
-        let mut b = Rd::new(&all[..l - 4], OfpError::BAD_PROPERTY_BAD_LEN);
+        let (t, mut b) = r.property()?;
         match t {
             0 => p.data = b.rest().to_vec(),
             1 => full_len = Some(b.u32()?),
@@ -952,15 +939,8 @@ fn decode_table_features(r: &mut Rd) -> Result<Vec<TableFeatures>, OfpError> {
         t.config = e.u32()?;
         t.max_entries = e.u32()?;
         while !e.is_empty() {
-            let pt = e.u16()?;
-            let pl = usize::from(e.u16()?);
-            if pl < 4 {
-                return Err(OfpError::BAD_PROPERTY_BAD_LEN);
-            }
-            let all = e
-                .take(round8(pl) - 4)
-                .map_err(|_| OfpError::BAD_PROPERTY_BAD_LEN)?;
-            t.properties.push((pt, all[..pl - 4].to_vec()));
+            let (pt, mut body) = e.property()?;
+            t.properties.push((pt, body.rest().to_vec()));
         }
         v.push(t);
     }
@@ -1010,13 +990,8 @@ fn decode_port_stats(r: &mut Rd, version: u8) -> Result<Vec<PortStats>, OfpError
                 *x = e.u64()?;
             }
             while !e.is_empty() {
-                let pt = e.u16()?;
-                let pl = usize::from(e.u16()?);
-                if pl < 4 {
-                    return Err(OfpError::BAD_PROPERTY_BAD_LEN);
-                }
-                let mut b = e.sub(round8(pl) - 4, OfpError::BAD_PROPERTY_BAD_LEN)?;
-                if pt == 0 && pl >= 40 {
+                let (pt, mut b) = e.property()?;
+                if pt == 0 && b.len() >= 36 {
                     b.skip(4)?;
                     s.rx_frame_err = b.u64()?;
                     s.rx_over_err = b.u64()?;
@@ -2056,15 +2031,7 @@ fn decode_table_descs(r: &mut Rd) -> Result<Vec<TableDesc>, OfpError> {
         e.skip(1)?;
         d.config = e.u32()?;
         while !e.is_empty() {
-            let t = e.u16()?;
-            let l = usize::from(e.u16()?);
-            if l < 4 {
-                return Err(OfpError::BAD_PROPERTY_BAD_LEN);
-            }
-            let all = e
-                .take(round8(l) - 4)
-                .map_err(|_| OfpError::BAD_PROPERTY_BAD_LEN)?;
-            let mut b = Rd::new(&all[..l - 4], OfpError::BAD_PROPERTY_BAD_LEN);
+            let (t, mut b) = e.property()?;
             match t {
                 OFPTMPT_EVICTION => d.eviction_flags = Some(b.u32()?),
                 OFPTMPT_VACANCY => {
