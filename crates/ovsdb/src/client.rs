@@ -85,7 +85,8 @@ impl Client {
         if r.is_passive() {
             return Err(Error::BadRemote(remote.to_string()));
         }
-        let s = connect_stream(&r, options.tls.as_ref()).await?;
+        // DSCP 0, as Open vSwitch's clients (jsonrpc sessions) use.
+        let s = connect_stream(&r, options.tls.as_ref(), 0).await?;
         Ok(Client::from_stream_with_probe(s, options.probe_interval))
     }
 

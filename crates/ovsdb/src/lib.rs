@@ -34,7 +34,7 @@ pub use schema::{
     AtomicType, BaseType, ColumnSchema, ColumnType, DatabaseSchema, RefType, TableSchema,
 };
 pub use server::{RemoteHandle, Server};
-pub use tls::{TlsConfig, TlsFiles};
+pub use tls::{TlsConfig, TlsFiles, TlsSettings};
 pub use transaction::TxnResult;
 
 use serde_json::{json, Value};

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::tls::{server_name, TlsConfig};
+use crate::tls::{is_bootstrap_failure, server_name, TlsConfig};
 use crate::Error;
 
 /// IANA port of OVSDB (RFC 7047 §6), the default for every TCP/SSL remote.
@@ -204,7 +204,9 @@ impl Remote {
     }
 
     /// The options Open vSwitch uses when none are configured: a 5 s probe
-    /// on TCP and SSL, none on unix sockets; [`DEFAULT_MAX_BACKOFF`].
+    /// on TCP and SSL, none on unix sockets; [`DEFAULT_MAX_BACKOFF`]; DSCP 0
+    /// (ovsdb-server's `--remote` remotes; `Manager` rows default to
+    /// [`MANAGER_DSCP`]).
     pub fn default_options(&self) -> RemoteOptions {
         RemoteOptions {
             probe_interval: match self {
@@ -212,6 +214,7 @@ impl Remote {
                 _ => Some(DEFAULT_PROBE_INTERVAL),
             },
             max_backoff: DEFAULT_MAX_BACKOFF,
+            dscp: 0,
         }
     }
 }
@@ -229,8 +232,12 @@ impl fmt::Display for Remote {
     }
 }
 
+/// DSCP of a `Manager` row without `other_config:dscp` (Open vSwitch's
+/// `DSCP_DEFAULT`, IP precedence "internetwork control"; ovs-vswitchd.conf.db(5)).
+pub const MANAGER_DSCP: u8 = 48;
+
 /// Per-remote connection options (the `Manager` table's
-/// `inactivity_probe` and `max_backoff` columns).
+/// `inactivity_probe`, `max_backoff` and `other_config:dscp` columns).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RemoteOptions {
     /// Idle time after which an echo request is sent, and after which,
@@ -240,6 +247,11 @@ pub struct RemoteOptions {
     /// Longest wait between connection attempts (active remotes; at least
     /// [`MIN_BACKOFF`]).
     pub max_backoff: Duration,
+    /// Differentiated Services Code Point (0..=63) of the remote's TCP
+    /// sockets: IP_TOS (IPv4) or IPV6_TCLASS (IPv6) = `dscp << 2`, set on
+    /// the listening socket (inherited by accepted sessions) or on each
+    /// outgoing connection. Ignored for unix sockets.
+    pub dscp: u8,
 }
 
 /// Connection state of a remote, as ovsdb-server reports it in
@@ -329,15 +341,73 @@ pub(crate) fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-/// Opens an active remote's stream: connects (`unix:`, `tcp:`, `ssl:`)
-/// and, for `ssl:`, completes the TLS handshake with `tls` (which presents
-/// our certificate and verifies the server's against the CA). Errors:
-/// `Error::ConnectionFailed(strerror text)` when connecting or the
-/// handshake fails, `Error::Tls` for `ssl:` without `tls`,
-/// `Error::BadRemote` for a passive remote.
+/// Sets the DSCP of a TCP socket: IP_TOS for IPv4, IPV6_TCLASS for IPv6
+/// (value `dscp << 2`, ECN bits zero), as Open vSwitch's `set_dscp`.
+fn set_dscp(sock: &tokio::net::TcpSocket, ipv6: bool, dscp: u8) -> std::io::Result<()> {
+    let tos = u32::from(dscp & 0x3f) << 2;
+    if ipv6 {
+        sock.set_tclass_v6(tos)
+    } else {
+        sock.set_tos_v4(tos)
+    }
+}
+
+fn tcp_socket(addr: &std::net::SocketAddr, dscp: u8) -> std::io::Result<tokio::net::TcpSocket> {
+    let sock = if addr.is_ipv6() {
+        tokio::net::TcpSocket::new_v6()?
+    } else {
+        tokio::net::TcpSocket::new_v4()?
+    };
+    if dscp != 0 {
+        set_dscp(&sock, addr.is_ipv6(), dscp)?;
+    }
+    Ok(sock)
+}
+
+/// Listens on `addr` (SO_REUSEADDR, as Open vSwitch) with `dscp` on the
+/// listening socket, which accepted sockets inherit. Must be called inside
+/// a tokio runtime. Errors: the socket calls' (`Address already in use`…).
+pub(crate) fn bind_tcp(
+    addr: std::net::SocketAddr,
+    dscp: u8,
+) -> std::io::Result<tokio::net::TcpListener> {
+    let sock = tcp_socket(&addr, dscp)?;
+    sock.set_reuseaddr(true)?;
+    sock.bind(addr)?;
+    sock.listen(1024)
+}
+
+/// Connects to `host:port` (every address the name resolves to, in turn)
+/// from a socket with `dscp` set before the SYN is sent.
+async fn connect_tcp(addr: &str, dscp: u8) -> std::io::Result<tokio::net::TcpStream> {
+    let mut last = None;
+    for a in tokio::net::lookup_host(addr).await? {
+        match tcp_socket(&a, dscp) {
+            Ok(sock) => match sock.connect(a).await {
+                Ok(s) => return Ok(s),
+                Err(e) => last = Some(e),
+            },
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::NotFound, "no address for host")
+    }))
+}
+
+/// Opens an active remote's stream: connects (`unix:`, `tcp:`, `ssl:`;
+/// TCP sockets with `dscp`, see [`RemoteOptions::dscp`]) and, for `ssl:`,
+/// completes the TLS handshake with `tls` (which presents our certificate
+/// and verifies the server's against the CA, or bootstraps the CA).
+/// Errors: `Error::ConnectionFailed(strerror text)` when connecting fails,
+/// `Error::ConnectionFailed("Protocol error")` when the TLS handshake fails
+/// (as Open vSwitch reports it; the cause is logged as a warning of target
+/// `stream_ssl`: `SSL_connect: REASON`), `Error::Tls` for `ssl:` without
+/// `tls`, `Error::BadRemote` for a passive remote.
 pub async fn connect_stream(
     remote: &Remote,
     tls: Option<&TlsConfig>,
+    dscp: u8,
 ) -> Result<Box<dyn AsyncStream>, Error> {
     let failed = |e: std::io::Error| Error::ConnectionFailed(io_reason(&e));
     match remote {
@@ -361,9 +431,7 @@ pub async fn connect_stream(
                     _ => None,
                 };
             let addr = remote.socket_addr().unwrap_or_default();
-            let s = tokio::net::TcpStream::connect(addr.as_str())
-                .await
-                .map_err(failed)?;
+            let s = connect_tcp(addr.as_str(), dscp).await.map_err(failed)?;
             let _ = s.set_nodelay(true);
             match tls {
                 None => Ok(Box::new(s)),
@@ -372,7 +440,15 @@ pub async fn connect_stream(
                     let ts = tokio::time::timeout(HANDSHAKE_TIMEOUT, hs)
                         .await
                         .map_err(|_| Error::ConnectionFailed("Connection timed out".into()))?
-                        .map_err(failed)?;
+                        .map_err(|e| {
+                            if e.raw_os_error().is_some() {
+                                return failed(e);
+                            }
+                            if !is_bootstrap_failure(&e) {
+                                tracing::warn!(target: "stream_ssl", "SSL_connect: {e}");
+                            }
+                            Error::ConnectionFailed("Protocol error".into())
+                        })?;
                     Ok(Box::new(ts))
                 }
             }
@@ -442,6 +518,33 @@ mod tests {
         assert!(!u.is_passive() && !u.is_ssl());
         assert_eq!(u.default_options().probe_interval, None);
         assert_eq!(u.socket_addr(), None);
+    }
+
+    /// IP_TOS of a connected socket, read back with getsockopt.
+    fn tos(s: tokio::net::TcpStream) -> u32 {
+        let sock = tokio::net::TcpSocket::from_std_stream(s.into_std().unwrap());
+        sock.tos_v4().unwrap()
+    }
+
+    /// DSCP on a listener is inherited by the sessions it accepts; on an
+    /// outgoing connection it is set before connecting; 0 leaves the
+    /// default (0).
+    #[tokio::test]
+    async fn dscp_sets_ip_tos() {
+        let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let l = bind_tcp(any, 46).unwrap();
+        let addr = l.local_addr().unwrap();
+        let c = connect_tcp(&addr.to_string(), 0).await.unwrap();
+        let (accepted, _) = l.accept().await.unwrap();
+        assert_eq!(tos(accepted), 46 << 2);
+        assert_eq!(tos(c), 0);
+
+        let plain = bind_tcp(any, 0).unwrap();
+        let addr = plain.local_addr().unwrap();
+        let c = connect_tcp(&addr.to_string(), MANAGER_DSCP).await.unwrap();
+        let (accepted, _) = plain.accept().await.unwrap();
+        assert_eq!(tos(c), u32::from(MANAGER_DSCP) << 2);
+        assert_eq!(tos(accepted), 0);
     }
 
     #[test]

@@ -39,8 +39,8 @@ use crate::journal::Journal;
 use crate::jsonrpc::{error_reply, notification, reply, write_message, MessageReader};
 use crate::monitor::{Monitor, MonitorVersion};
 use crate::remote::{
-    connect_stream, io_reason, Remote, RemoteOptions, RemoteStatus, DEFAULT_PROBE_INTERVAL,
-    HANDSHAKE_TIMEOUT, MIN_BACKOFF,
+    bind_tcp, connect_stream, io_reason, Remote, RemoteOptions, RemoteStatus,
+    DEFAULT_PROBE_INTERVAL, HANDSHAKE_TIMEOUT, MIN_BACKOFF,
 };
 use crate::schema::DatabaseSchema;
 use crate::tls::TlsConfig;
@@ -231,6 +231,7 @@ impl Server {
             options: Mutex::new(options),
             conn: Mutex::new(ConnInfo::default()),
             events: self.inner.events.clone(),
+            rebind: tokio::sync::Notify::new(),
         });
         let me = self.clone();
         let (task, local_addr) = match remote {
@@ -249,9 +250,10 @@ impl Server {
                     ));
                 }
                 let addr = remote.socket_addr().unwrap_or_default();
-                let std_l = std::net::TcpListener::bind(addr.as_str())?;
-                std_l.set_nonblocking(true)?;
-                let l = tokio::net::TcpListener::from_std(std_l)?;
+                let addr: std::net::SocketAddr = addr
+                    .parse()
+                    .map_err(|_| Error::BadRemote(remote.to_string()))?;
+                let l = bind_tcp(addr, options.dscp)?;
                 let local = l.local_addr()?;
                 shared.conn.lock().bound_port = Some(local.port());
                 let sh = shared.clone();
@@ -314,14 +316,23 @@ impl Server {
             options: Mutex::new(remote.default_options()),
             conn: Mutex::new(ConnInfo::default()),
             events: Arc::new(tokio::sync::Notify::new()),
+            rebind: tokio::sync::Notify::new(),
         })
     }
 
-    async fn run_listener(self, l: Listener, shared: Arc<RemoteShared>) {
+    async fn run_listener(self, mut l: Listener, shared: Arc<RemoteShared>) {
         let mut sessions = JoinSet::new();
         let name = shared.remote.to_string();
+        let mut dscp = shared.options.lock().dscp;
+        let addr = match &l {
+            Listener::Tcp(t) => t.local_addr().ok(),
+            _ => None,
+        };
+        let mut retry = false;
         loop {
             tokio::select! {
+                () = shared.rebind.notified() => {}
+                () = tokio::time::sleep(Duration::from_secs(1)), if retry => {}
                 r = l.accept() => match r {
                     Ok(Accepted::Unix(s)) => {
                         let me = self.clone();
@@ -329,40 +340,76 @@ impl Server {
                         sessions.spawn(async move {
                             me.serve(s, Some(sh)).await;
                         });
+                        continue;
                     }
                     Ok(Accepted::Tcp(s, peer)) => {
-                        let _ = s.set_nodelay(true);
-                        let me = self.clone();
-                        let sh = shared.clone();
-                        if !shared.remote.is_ssl() {
-                            sessions.spawn(async move {
-                                me.serve(s, Some(sh)).await;
-                            });
-                            continue;
-                        }
-                        let Some(tls) = self.tls() else {
-                            tracing::warn!("{name}: {peer}: no SSL configuration, closing");
-                            continue;
-                        };
-                        let name = name.clone();
-                        sessions.spawn(async move {
-                            match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.acceptor().accept(s)).await {
-                                Ok(Ok(ts)) => {
-                                    me.serve(ts, Some(sh)).await;
-                                }
-                                Ok(Err(e)) => tracing::warn!("{name}: {peer}: SSL handshake failed: {e}"),
-                                Err(_) => tracing::warn!("{name}: {peer}: SSL handshake timed out"),
-                            }
-                        });
+                        self.accepted_tcp(s, peer, &shared, &mut sessions);
+                        continue;
                     }
                     Err(e) => {
                         tracing::warn!("{name}: accept failed: {e}");
                         tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
                     }
                 },
-                Some(_) = sessions.join_next(), if !sessions.is_empty() => {}
+                Some(_) = sessions.join_next(), if !sessions.is_empty() => continue,
+            }
+            // DSCP changed, or a reopen to retry.
+            let want = shared.options.lock().dscp;
+            let Some(addr) = addr else {
+                retry = false;
+                continue;
+            };
+            if want == dscp && matches!(l, Listener::Tcp(_)) {
+                retry = false;
+                continue;
+            }
+            match l.rebind(addr, want) {
+                Ok(()) => {
+                    tracing::info!("{name}: listening with dscp {want}");
+                    dscp = want;
+                    retry = false;
+                }
+                Err(e) => {
+                    tracing::warn!("{name}: reopening with dscp {want} failed: {e}");
+                    retry = true;
+                }
             }
         }
+    }
+
+    /// Serves a TCP connection accepted on `shared`'s listener (after the
+    /// TLS handshake for `pssl:`).
+    fn accepted_tcp(
+        &self,
+        s: tokio::net::TcpStream,
+        peer: std::net::SocketAddr,
+        shared: &Arc<RemoteShared>,
+        sessions: &mut JoinSet<()>,
+    ) {
+        let name = shared.remote.to_string();
+        let _ = s.set_nodelay(true);
+        let me = self.clone();
+        let sh = shared.clone();
+        if !shared.remote.is_ssl() {
+            sessions.spawn(async move {
+                me.serve(s, Some(sh)).await;
+            });
+            return;
+        }
+        let Some(tls) = self.tls() else {
+            tracing::warn!("{name}: {peer}: no SSL configuration, closing");
+            return;
+        };
+        sessions.spawn(async move {
+            match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.acceptor().accept(s)).await {
+                Ok(Ok(ts)) => {
+                    me.serve(ts, Some(sh)).await;
+                }
+                Ok(Err(e)) => tracing::warn!("{name}: {peer}: SSL handshake failed: {e}"),
+                Err(_) => tracing::warn!("{name}: {peer}: SSL handshake timed out"),
+            }
+        });
     }
 
     /// An active remote: connect, serve the session until it ends, wait
@@ -375,9 +422,12 @@ impl Server {
         let mut logged: Option<String> = None;
         loop {
             shared.set_state("CONNECTING");
-            let max = shared.options.lock().max_backoff.max(MIN_BACKOFF);
+            let (max, dscp) = {
+                let o = shared.options.lock();
+                (o.max_backoff.max(MIN_BACKOFF), o.dscp)
+            };
             let tls = self.tls();
-            match connect_stream(&shared.remote, tls.as_ref()).await {
+            match connect_stream(&shared.remote, tls.as_ref(), dscp).await {
                 Ok(stream) => {
                     tracing::info!("{name}: connected");
                     logged = None;
@@ -728,6 +778,8 @@ fn bind_unix(path: &Path) -> Result<tokio::net::UnixListener, Error> {
 enum Listener {
     Unix(tokio::net::UnixListener),
     Tcp(tokio::net::TcpListener),
+    /// Between closing and reopening a TCP listener (see `rebind`).
+    Closed,
 }
 
 enum Accepted {
@@ -740,7 +792,21 @@ impl Listener {
         match self {
             Listener::Unix(l) => l.accept().await.map(|(s, _)| Accepted::Unix(s)),
             Listener::Tcp(l) => l.accept().await.map(|(s, a)| Accepted::Tcp(s, a)),
+            Listener::Closed => std::future::pending().await,
         }
+    }
+
+    /// Reopens a TCP listener at `addr` with a new DSCP. The old socket is
+    /// closed first so that the address is free; if binding fails, the
+    /// listener stays closed (accepts nothing) until a later call succeeds.
+    /// Unix listeners have no DSCP: nothing to do.
+    fn rebind(&mut self, addr: std::net::SocketAddr, dscp: u8) -> std::io::Result<()> {
+        if matches!(self, Listener::Unix(_)) {
+            return Ok(());
+        }
+        *self = Listener::Closed;
+        *self = Listener::Tcp(bind_tcp(addr, dscp)?);
+        Ok(())
     }
 }
 
@@ -750,6 +816,8 @@ struct RemoteShared {
     options: Mutex<RemoteOptions>,
     conn: Mutex<ConnInfo>,
     events: Arc<tokio::sync::Notify>,
+    /// Signalled when the DSCP changed (a listener reopens its socket).
+    rebind: tokio::sync::Notify,
 }
 
 #[derive(Default)]
@@ -866,10 +934,15 @@ impl RemoteHandle {
     }
 
     /// Changes the options in place (no reconnect): a new probe interval
-    /// applies from each session's next wait, a new backoff from the next
-    /// connection attempt.
+    /// applies from each session's next wait, a new backoff and DSCP from
+    /// the next connection attempt; a `ptcp:`/`pssl:` listener reopens its
+    /// socket at the same address with a new DSCP (sessions already
+    /// accepted keep theirs).
     pub fn set_options(&self, options: RemoteOptions) {
-        *self.shared.options.lock() = options;
+        let old = std::mem::replace(&mut *self.shared.options.lock(), options);
+        if old.dscp != options.dscp {
+            self.shared.rebind.notify_one();
+        }
     }
 
     /// Connection state as ovsdb-server reports it for a `Manager` row:

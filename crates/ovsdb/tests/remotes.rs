@@ -129,6 +129,7 @@ fn opts(probe_ms: Option<u64>) -> RemoteOptions {
     RemoteOptions {
         probe_interval: probe_ms.map(Duration::from_millis),
         max_backoff: Duration::from_secs(8),
+        dscp: 0,
     }
 }
 

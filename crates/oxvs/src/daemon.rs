@@ -21,14 +21,31 @@ struct Args {
     #[arg(long)]
     remote: Vec<String>,
     /// SSL private key (PEM) for pssl:/ssl: remotes.
-    #[arg(long, requires_all = ["certificate", "ca_cert"])]
+    #[arg(short = 'p', long, requires_all = ["certificate"])]
     private_key: Option<PathBuf>,
     /// SSL certificate (PEM) presented to peers.
-    #[arg(long, requires_all = ["private_key", "ca_cert"])]
+    #[arg(short = 'c', long, requires_all = ["private_key"])]
     certificate: Option<PathBuf>,
-    /// CA certificate (PEM) that peers' certificates must be signed by.
-    #[arg(long, requires_all = ["private_key", "certificate"])]
+    /// CA certificate (PEM) that peers' certificates must be signed by
+    /// (`none`: peers are not verified, a security risk).
+    #[arg(short = 'C', long, requires_all = ["private_key", "certificate"])]
     ca_cert: Option<PathBuf>,
+    /// CA certificate (PEM) to read, or, if missing, to create from the
+    /// CA certificate of the first server an ssl: remote connects to.
+    #[arg(long, conflicts_with = "ca_cert", requires_all = ["private_key", "certificate"])]
+    bootstrap_ca_cert: Option<PathBuf>,
+    /// CA certificate(s) (PEM) sent to peers after ours, so that they can
+    /// bootstrap their CA certificate.
+    #[arg(long)]
+    peer_ca_cert: Option<PathBuf>,
+    /// SSL protocols to enable: TLSv1.2, TLSv1.3 (comma-separated;
+    /// TLSv1 and TLSv1.1 are not supported and ignored).
+    #[arg(long)]
+    ssl_protocols: Option<String>,
+    /// SSL cipher suites, OpenSSL cipher-list syntax (default
+    /// HIGH:!aNULL:!MD5, every suite of rustls).
+    #[arg(long)]
+    ssl_ciphers: Option<String>,
     /// Log to a file (default <OVS_LOGDIR>/ovs-vswitchd.log) instead of stderr.
     #[arg(long, num_args = 0..=1, default_missing_value = "")]
     log_file: Option<String>,
@@ -48,6 +65,43 @@ pub fn main(argv: &[String]) -> i32 {
             return if e.use_stderr() { 1 } else { 0 };
         }
     };
+    let bootstrap = args.bootstrap_ca_cert.is_some();
+    let tls = ovsdb::TlsSettings {
+        private_key: args.private_key,
+        certificate: args.certificate,
+        ca_cert: args.ca_cert.or(args.bootstrap_ca_cert),
+        bootstrap_ca_cert: bootstrap,
+        peer_ca_cert: args.peer_ca_cert,
+        protocols: args.ssl_protocols,
+        ciphers: args.ssl_ciphers,
+    };
+    if tls.is_configured() && tls.files().is_none() {
+        eprintln!(
+            "oxvs daemon: --private-key, --certificate and --ca-cert (or --bootstrap-ca-cert) go together"
+        );
+        return 1;
+    }
+    let checks = [
+        tls.protocols
+            .as_deref()
+            .map(|l| ovsdb::tls::parse_protocols(l).map(|(_, w)| w)),
+        tls.ciphers
+            .as_deref()
+            .map(|l| ovsdb::tls::parse_ciphers(l).map(|(_, w)| w)),
+    ];
+    for check in checks.into_iter().flatten() {
+        match check {
+            Ok(warnings) => {
+                for w in warnings {
+                    eprintln!("oxvs daemon: warning: {w}");
+                }
+            }
+            Err(e) => {
+                eprintln!("oxvs daemon: {e}");
+                return 1;
+            }
+        }
+    }
     let paths = Paths::from_env();
     if args.detach {
         return detach(argv, &paths, args.log_file.as_deref());
@@ -67,14 +121,7 @@ pub fn main(argv: &[String]) -> i32 {
     let opts = vswitchd::daemon::Options {
         db_file: args.db_file,
         remotes: args.remote,
-        tls: match (args.private_key, args.certificate, args.ca_cert) {
-            (Some(private_key), Some(certificate), Some(ca_cert)) => Some(ovsdb::TlsFiles {
-                private_key,
-                certificate,
-                ca_cert,
-            }),
-            _ => None,
-        },
+        tls,
         n_threads: args.n_threads,
     };
     match runtime.block_on(vswitchd::daemon::run(paths, opts)) {

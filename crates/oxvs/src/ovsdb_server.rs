@@ -12,8 +12,12 @@
 //! `ptcp:PORT[:IP]`, `pssl:PORT[:IP]`, and the active `unix:`, `tcp:`,
 //! `ssl:`; any `db:DB,TABLE,COLUMN` (as ovs-ctl passes for
 //! `manager_options`) applies the Manager table's targets at run time.
-//! SSL: `--private-key`, `--certificate`, `--ca-cert` (PEM files, as made by
-//! ovs-pki), or the database's SSL row. Control
+//! SSL: `-p`/`--private-key`, `-c`/`--certificate`, `-C`/`--ca-cert` or
+//! `--bootstrap-ca-cert` (PEM files, as made by ovs-pki), or the database's
+//! SSL row (`--private-key=db:Open_vSwitch,SSL,private_key` and the like, as
+//! ovs-ctl passes them); `--peer-ca-cert` (certificates sent after ours, so
+//! that clients can bootstrap their CA), `--ssl-protocols` (TLSv1.2,
+//! TLSv1.3), `--ssl-ciphers` (OpenSSL syntax). Control
 //! socket `<rundir>/ovsdb-server.<pid>.ctl` (so `ovs-appctl -t
 //! ovsdb-server` works) answering `exit`, `version`,
 //! `ovsdb-server/compact`, `ovsdb-server/list-dbs`,
@@ -25,7 +29,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use ovsdb::remote::Remote;
-use ovsdb::{DatabaseSchema, Idl, Journal, RemoteHandle, Server, TlsConfig, TlsFiles};
+use ovsdb::{DatabaseSchema, Idl, Journal, RemoteHandle, Server, TlsConfig, TlsSettings};
 use parking_lot::Mutex;
 use tokio::sync::mpsc;
 use vswitchd::manager::Managers;
@@ -44,9 +48,8 @@ struct Args {
     detach: bool,
     log_file: Option<String>,
     unixctl: Option<PathBuf>,
-    private_key: Option<PathBuf>,
-    certificate: Option<PathBuf>,
-    ca_cert: Option<PathBuf>,
+    /// SSL options; files given as `db:…` are left out (the SSL row).
+    tls: TlsSettings,
 }
 
 const USAGE: &str = "\
@@ -59,9 +62,15 @@ Remotes:
   --remote=REMOTE         connect or listen to REMOTE: punix:PATH, ptcp:PORT[:IP],
                           pssl:PORT[:IP], unix:PATH, tcp:IP:PORT, ssl:IP:PORT,
                           db:DB,TABLE,COLUMN (the Manager table's targets)
-  --private-key=FILE      SSL private key (PEM)
-  --certificate=FILE      SSL certificate (PEM)
-  --ca-cert=FILE          CA certificate that peers must be signed by (PEM)
+  -p, --private-key=FILE  SSL private key (PEM)
+  -c, --certificate=FILE  SSL certificate (PEM)
+  -C, --ca-cert=FILE      CA certificate that peers must be signed by (PEM)
+  --bootstrap-ca-cert=FILE  CA certificate to read, or to create from the
+                          first peer that an ssl: remote connects to
+  --peer-ca-cert=FILE     CA certificate(s) sent to peers after ours
+  --ssl-protocols=LIST    TLSv1.2,TLSv1.3 (default: both)
+  --ssl-ciphers=LIST      OpenSSL cipher list (default: HIGH:!aNULL:!MD5)
+  (each FILE may be db:Open_vSwitch,SSL,COLUMN: the SSL row's files)
 Daemon options:
   --detach                run in background as daemon
   --pidfile[=FILE]        create pidfile (default: <OVS_RUNDIR>/ovsdb-server.pid)
@@ -73,11 +82,48 @@ Daemon options:
 fn parse(argv: &[String], paths: &Paths) -> Result<Option<Args>, String> {
     let mut a = Args::default();
     let mut dbs = Vec::new();
-    for arg in argv {
+    let mut i = 0;
+    while i < argv.len() {
+        let arg = &argv[i];
+        i += 1;
         let (name, value) = match arg.split_once('=') {
-            Some((n, v)) => (n, Some(v)),
-            None => (arg.as_str(), None),
+            Some((n, v)) if n.starts_with("--") => (n, Some(v)),
+            _ => (arg.as_str(), None),
         };
+        // SSL options take FILE/LIST as `--opt=V`, `--opt V`, `-p V`, `-pV`.
+        let short = |o: &str| match o {
+            "-p" => Some("--private-key"),
+            "-c" => Some("--certificate"),
+            "-C" => Some("--ca-cert"),
+            _ => None,
+        };
+        let ssl: Option<(&str, Option<String>)> = match name {
+            "--private-key"
+            | "--certificate"
+            | "--ca-cert"
+            | "--bootstrap-ca-cert"
+            | "--peer-ca-cert"
+            | "--ssl-protocols"
+            | "--ssl-ciphers" => Some((name, value.map(str::to_string))),
+            _ if !arg.starts_with("--") && arg.len() >= 2 && arg.is_char_boundary(2) => {
+                short(&arg[..2]).map(|o| (o, (arg.len() > 2).then(|| arg[2..].to_string())))
+            }
+            _ => None,
+        };
+        if let Some((opt, inline)) = ssl {
+            let v = match inline {
+                Some(v) => v,
+                None => {
+                    let v = argv
+                        .get(i)
+                        .ok_or_else(|| format!("option '{name}' requires an argument"))?;
+                    i += 1;
+                    v.clone()
+                }
+            };
+            set_ssl_option(&mut a.tls, opt, v);
+            continue;
+        }
         match (name, value) {
             ("-h" | "--help", _) => return Ok(None),
             ("--remote", Some(v)) => a.remotes.push(v.to_string()),
@@ -88,9 +134,6 @@ fn parse(argv: &[String], paths: &Paths) -> Result<Option<Args>, String> {
             ("--no-chdir" | "--monitor" | "--overwrite-pidfile", None) => {}
             ("--log-file", v) => a.log_file = Some(v.unwrap_or("").to_string()),
             ("--unixctl", Some(v)) => a.unixctl = Some(PathBuf::from(v)),
-            // SSL options: the TLS remotes of the switch daemon; accepted so
-            // that ovs-ctl's command line works.
-            ("--private-key" | "--certificate" | "--ca-cert" | "--bootstrap-ca-cert", Some(_)) => {}
             (n, _) if n.starts_with("-v") || n.starts_with("--verbose") => {}
             (n, _) if n.starts_with('-') => {
                 return Err(format!("unrecognized option '{arg}'"));
@@ -98,11 +141,46 @@ fn parse(argv: &[String], paths: &Paths) -> Result<Option<Args>, String> {
             _ => dbs.push(PathBuf::from(arg)),
         }
     }
+    for (list, what) in [(&a.tls.protocols, "protocols"), (&a.tls.ciphers, "ciphers")] {
+        if let Some(l) = list {
+            let warnings = if what == "protocols" {
+                ovsdb::tls::parse_protocols(l).map(|(_, w)| w)?
+            } else {
+                ovsdb::tls::parse_ciphers(l).map(|(_, w)| w)?
+            };
+            for w in warnings {
+                eprintln!("oxvs ovsdb-server: warning: {w}");
+            }
+        }
+    }
     if dbs.len() > 1 {
         return Err("only one database is supported".into());
     }
     a.db_file = dbs.pop();
     Ok(Some(a))
+}
+
+/// Records one SSL option (`opt` is its long name). A `db:DB,TABLE,COLUMN`
+/// file means the database's SSL row, which [`Managers`] applies; only
+/// `--bootstrap-ca-cert=db:…` leaves a trace (bootstrap that row's CA).
+fn set_ssl_option(tls: &mut TlsSettings, opt: &str, v: String) {
+    let from_db = v.starts_with("db:");
+    let file = (!from_db).then(|| PathBuf::from(&v));
+    match opt {
+        "--private-key" => tls.private_key = file,
+        "--certificate" => tls.certificate = file,
+        "--ca-cert" => {
+            tls.ca_cert = file;
+            tls.bootstrap_ca_cert = false;
+        }
+        "--bootstrap-ca-cert" => {
+            tls.ca_cert = file;
+            tls.bootstrap_ca_cert = true;
+        }
+        "--peer-ca-cert" => tls.peer_ca_cert = file,
+        "--ssl-protocols" => tls.protocols = Some(v),
+        _ => tls.ciphers = Some(v),
+    }
 }
 
 /// Entry point; returns the exit status.
@@ -197,17 +275,19 @@ async fn run(paths: Paths, args: Args) -> Result<(), String> {
     let (journal, db) = Journal::open_or_create(&db_file, &schema).map_err(|e| e.to_string())?;
     tracing::info!("{}: opened database {}", db_file.display(), db.name());
     let server = Server::new(db, Some(journal));
-    let tls = match (args.private_key, args.certificate, args.ca_cert) {
-        (Some(private_key), Some(certificate), Some(ca_cert)) => Some(TlsFiles {
-            private_key,
-            certificate,
-            ca_cert,
-        }),
-        (None, None, None) => None,
-        _ => return Err("--private-key, --certificate and --ca-cert go together".into()),
-    };
-    if let Some(files) = &tls {
-        server.set_tls(Some(TlsConfig::load(files).map_err(|e| e.to_string())?));
+    let tls = args.tls.clone();
+    if tls.is_configured() {
+        if tls.files().is_none() {
+            return Err(
+                "--private-key, --certificate and --ca-cert (or --bootstrap-ca-cert) go together"
+                    .into(),
+            );
+        }
+        let cfg = TlsConfig::from_settings(&tls).map_err(|e| e.to_string())?;
+        for w in cfg.warnings() {
+            tracing::warn!("SSL: {w}");
+        }
+        server.set_tls(Some(cfg));
     }
     let listeners: Listeners = Arc::new(Mutex::new(BTreeMap::new()));
     for r in &args.remotes {

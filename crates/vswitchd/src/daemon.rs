@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use datapath::Datapath;
 use ofproto::Backer;
-use ovsdb::{DatabaseSchema, Idl, Journal, Remote, Server, TlsConfig, TlsFiles};
+use ovsdb::{DatabaseSchema, Idl, Journal, Remote, Server, TlsConfig, TlsSettings};
 use tokio::sync::mpsc;
 
 use crate::bridge::Reconciler;
@@ -34,9 +34,11 @@ pub struct Options {
     /// `ssl:`, `unix:` (connect out); `db:…` names are accepted and ignored
     /// (the `Manager` table is always applied).
     pub remotes: Vec<String>,
-    /// `--private-key`, `--certificate`, `--ca-cert` for SSL remotes (the
-    /// `SSL` table overrides them when set).
-    pub tls: Option<TlsFiles>,
+    /// SSL options: `--private-key`, `--certificate`, `--ca-cert` (or
+    /// `--bootstrap-ca-cert`) for SSL remotes (the `SSL` table overrides
+    /// these files when set), `--peer-ca-cert`, `--ssl-protocols`,
+    /// `--ssl-ciphers`.
+    pub tls: TlsSettings,
     /// Forwarding threads (default 1).
     pub n_threads: usize,
 }
@@ -71,8 +73,12 @@ pub async fn run(paths: Paths, opts: Options) -> Result<(), DaemonError> {
     tracing::info!("{}: opened database", db_file.display());
     let server = Server::new(db, Some(journal));
     let _unix = server.listen_unix(paths.db_sock())?;
-    if let Some(files) = &opts.tls {
-        server.set_tls(Some(TlsConfig::load(files)?));
+    if opts.tls.files().is_some() {
+        let cfg = TlsConfig::from_settings(&opts.tls)?;
+        for w in cfg.warnings() {
+            tracing::warn!("SSL: {w}");
+        }
+        server.set_tls(Some(cfg));
     }
     let mut static_remotes = Vec::new();
     for name in &opts.remotes {

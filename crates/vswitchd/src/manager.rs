@@ -4,7 +4,18 @@
 //! gives the keys and certificates of `pssl:`/`ssl:` remotes — what
 //! ovsdb-server does when started, as Open vSwitch's `ovs-ctl` starts it,
 //! with `--remote=db:Open_vSwitch,Open_vSwitch,manager_options` and
-//! `--private-key=db:Open_vSwitch,SSL,private_key` (and the like).
+//! `--private-key=db:Open_vSwitch,SSL,private_key` (and the like). The `SSL`
+//! row's `bootstrap_ca_cert` (or `--bootstrap-ca-cert`) lets an `ssl:`
+//! manager learn its CA certificate on the first connection; the command
+//! line's `--ssl-protocols`, `--ssl-ciphers` and `--peer-ca-cert` apply to
+//! the `SSL` row's files too.
+//!
+//! Per-manager options: `inactivity_probe`, `max_backoff`, and
+//! `other_config:dscp` (IP_TOS/IPV6_TCLASS of the manager's sockets,
+//! default 48 as ovsdb-server; a listener reopens its socket when it
+//! changes). `connection_mode` is accepted and has no effect: oxvs reaches
+//! its managers out-of-band only (it installs no hidden in-band flows), so
+//! `in-band` behaves as `out-of-band`.
 //!
 //! Idea: [`Managers::reconfigure`] compares the wanted targets with the
 //! running ones: a new target starts a remote (listening, or connecting out
@@ -26,6 +37,7 @@ use std::time::{Duration, SystemTime};
 use ovsdb::datum::Atom;
 use ovsdb::{
     Database, Datum, Remote, RemoteHandle, RemoteOptions, Row, Server, TlsConfig, TlsFiles,
+    TlsSettings,
 };
 use serde_json::{json, Value};
 
@@ -37,23 +49,28 @@ struct Running {
 /// The daemon's OVSDB managers and SSL settings (see the module comment).
 pub struct Managers {
     server: Server,
-    /// Keys from the command line (`--private-key` ...), used when no `SSL`
-    /// row is configured.
-    cli_tls: Option<TlsFiles>,
-    /// Files of the TLS configuration in use, with their modification times
-    /// at load (a change reloads them).
-    tls_loaded: Option<(TlsFiles, Vec<Option<SystemTime>>)>,
+    /// SSL options from the command line (`--private-key` ...): the files
+    /// are used when no `SSL` row is configured, the other options always.
+    cli_tls: TlsSettings,
+    /// Settings of the TLS configuration in use, with the modification
+    /// times of its files at load (a change reloads them).
+    tls_loaded: Option<(TlsSettings, Vec<Option<SystemTime>>)>,
     /// Last TLS load error (logged once).
     tls_error: Option<String>,
     running: BTreeMap<String, Running>,
     /// Targets that could not start, with the reason (logged once).
     failed: BTreeMap<String, String>,
+    /// Notes about manager options already logged (target, text).
+    noted: BTreeSet<(String, String)>,
 }
 
-fn mtimes(f: &TlsFiles) -> Vec<Option<SystemTime>> {
-    [&f.private_key, &f.certificate, &f.ca_cert]
+fn mtimes(s: &TlsSettings) -> Vec<Option<SystemTime>> {
+    [&s.private_key, &s.certificate, &s.ca_cert, &s.peer_ca_cert]
         .iter()
-        .map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+        .map(|p| {
+            p.as_ref()
+                .and_then(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+        })
         .collect()
 }
 
@@ -67,7 +84,9 @@ fn opt_str<'a>(row: &'a Row, column: &str) -> Option<&'a str> {
 
 /// The remote options of a `Manager` row: `inactivity_probe` (ms, 0 = no
 /// probes, absent = the remote's default), `max_backoff` (ms, at least
-/// 1000, absent = 8000).
+/// 1000, absent = 8000), `other_config:dscp` (0..=63, absent =
+/// [`ovsdb::remote::MANAGER_DSCP`], 48). A `dscp` that is not an integer
+/// in range keeps the default (logged by [`Managers::reconfigure`]).
 pub fn manager_options(remote: &Remote, row: &Row) -> RemoteOptions {
     let mut o = remote.default_options();
     if let Some(ms) = opt_int(row, "inactivity_probe") {
@@ -76,15 +95,28 @@ pub fn manager_options(remote: &Remote, row: &Row) -> RemoteOptions {
     if let Some(ms) = opt_int(row, "max_backoff") {
         o.max_backoff = Duration::from_millis(ms.max(1000) as u64);
     }
+    o.dscp = manager_dscp(row).unwrap_or(ovsdb::remote::MANAGER_DSCP);
     o
 }
 
+/// `other_config:dscp` when it is an integer 0..=63.
+fn manager_dscp(row: &Row) -> Option<u8> {
+    let v = row.get("other_config")?.map_get_str("dscp")?;
+    v.trim().parse::<u8>().ok().filter(|d| *d <= 63)
+}
+
 impl Managers {
-    /// Managers of `server`; `cli_tls` = the daemon's `--private-key`,
-    /// `--certificate`, `--ca-cert` (already loaded into the server by the
-    /// caller if given).
-    pub fn new(server: Server, cli_tls: Option<TlsFiles>) -> Managers {
-        let tls_loaded = cli_tls.as_ref().map(|f| (f.clone(), mtimes(f)));
+    /// Managers of `server`; `cli_tls` = the daemon's SSL options
+    /// (`--private-key`, `--certificate`, `--ca-cert` or
+    /// `--bootstrap-ca-cert`, `--peer-ca-cert`, `--ssl-protocols`,
+    /// `--ssl-ciphers`), whose files the caller has already loaded into
+    /// the server if all are given. `bootstrap_ca_cert` without a CA file
+    /// (`--bootstrap-ca-cert=db:…`) bootstraps the `SSL` row's CA.
+    pub fn new(server: Server, cli_tls: TlsSettings) -> Managers {
+        let tls_loaded = cli_tls
+            .files()
+            .is_some()
+            .then(|| (cli_tls.clone(), mtimes(&cli_tls)));
         Managers {
             server,
             cli_tls,
@@ -92,6 +124,7 @@ impl Managers {
             tls_error: None,
             running: BTreeMap::new(),
             failed: BTreeMap::new(),
+            noted: BTreeSet::new(),
         }
     }
 
@@ -119,9 +152,10 @@ impl Managers {
             .unwrap_or_default()
     }
 
-    /// The SSL files wanted: the `SSL` row (when all three columns are set),
-    /// else the command line's.
-    fn wanted_tls(&self, db: &Database) -> Option<TlsFiles> {
+    /// The SSL settings wanted: the `SSL` row's files (when all three
+    /// columns are set; bootstrapped if its `bootstrap_ca_cert` is true)
+    /// with the command line's other options, else the command line's.
+    fn wanted_tls(&self, db: &Database) -> Option<TlsSettings> {
         let row = db
             .table("Open_vSwitch")
             .and_then(|t| t.iter().next())
@@ -133,14 +167,21 @@ impl Managers {
                 opt_str(r, "certificate"),
                 opt_str(r, "ca_cert"),
             ) {
-                return Some(TlsFiles {
+                let files = TlsFiles {
                     private_key: k.into(),
                     certificate: c.into(),
                     ca_cert: ca.into(),
-                });
+                };
+                let bootstrap = r
+                    .get("bootstrap_ca_cert")
+                    .and_then(Datum::as_bool)
+                    .unwrap_or(false);
+                let mut s = self.cli_tls.with_files(&files);
+                s.bootstrap_ca_cert = bootstrap || self.cli_tls.bootstrap_ca_cert;
+                return Some(s);
             }
         }
-        self.cli_tls.clone()
+        self.cli_tls.files().map(|_| self.cli_tls.clone())
     }
 
     /// Loads the wanted SSL files when they differ from (or changed on disk
@@ -162,18 +203,27 @@ impl Managers {
                 self.tls_loaded = None;
                 self.tls_error = None;
             }
-            Some(files) => {
-                let times = mtimes(&files);
-                match TlsConfig::load(&files) {
+            Some(settings) => {
+                let times = mtimes(&settings);
+                match TlsConfig::from_settings(&settings) {
                     Ok(cfg) => {
+                        let files = cfg.files();
                         tracing::info!(
-                            "SSL: using {} / {} / {}",
+                            "SSL: using {} / {} / {}{}",
                             files.private_key.display(),
                             files.certificate.display(),
-                            files.ca_cert.display()
+                            files.ca_cert.display(),
+                            if cfg.is_bootstrapping() {
+                                " (CA certificate to be bootstrapped)"
+                            } else {
+                                ""
+                            }
                         );
+                        for w in cfg.warnings() {
+                            tracing::warn!("SSL: {w}");
+                        }
                         self.server.set_tls(Some(cfg));
-                        self.tls_loaded = Some((files, times));
+                        self.tls_loaded = Some((settings, times));
                         self.tls_error = None;
                     }
                     Err(e) => {
@@ -212,6 +262,7 @@ impl Managers {
         }
         let want_set: BTreeSet<&String> = want.keys().collect();
         self.failed.retain(|t, _| want_set.contains(t));
+        self.noted.retain(|(t, _)| want_set.contains(t));
         // New or changed managers.
         for (target, row) in &want {
             let remote = match Remote::parse(target) {
@@ -222,6 +273,25 @@ impl Managers {
                 }
             };
             let options = manager_options(&remote, row);
+            let bad_dscp = row
+                .get("other_config")
+                .and_then(|m| m.map_get_str("dscp"))
+                .filter(|_| manager_dscp(row).is_none());
+            if let Some(bad) = bad_dscp {
+                let note = format!(
+                    "other_config:dscp={bad:?} is not an integer 0..63, using {}",
+                    options.dscp
+                );
+                if self.noted.insert((target.clone(), note.clone())) {
+                    tracing::warn!("{target}: {note}");
+                }
+            }
+            if opt_str(row, "connection_mode") == Some("in-band") {
+                let note = "connection_mode=in-band: oxvs reaches managers out-of-band only";
+                if self.noted.insert((target.clone(), note.to_string())) {
+                    tracing::info!("{target}: {note}");
+                }
+            }
             if let Some(r) = self.running.get(target) {
                 if r.handle.options() != options {
                     r.handle.set_options(options);
@@ -358,8 +428,10 @@ mod tests {
         set_managers(
             &s,
             &[
-                json!({"target":"ptcp:0:127.0.0.1","inactivity_probe":0,"max_backoff":2500}),
-                json!({"target":"tcp:127.0.0.1:1","inactivity_probe":1500}),
+                json!({"target":"ptcp:0:127.0.0.1","inactivity_probe":0,"max_backoff":2500,
+                       "other_config":["map",[["dscp","46"]]]}),
+                json!({"target":"tcp:127.0.0.1:1","inactivity_probe":1500,
+                       "other_config":["map",[["dscp","64"]]], "connection_mode":"in-band"}),
                 json!({"target":"punix:/tmp/x"}),
             ],
         );
@@ -374,12 +446,18 @@ mod tests {
                 "ptcp:0:127.0.0.1" => {
                     assert_eq!(o.probe_interval, None);
                     assert_eq!(o.max_backoff, Duration::from_millis(2500));
+                    assert_eq!(o.dscp, 46);
                 }
                 "tcp:127.0.0.1:1" => {
                     assert_eq!(o.probe_interval, Some(Duration::from_millis(1500)));
                     assert_eq!(o.max_backoff, Duration::from_secs(8));
+                    // Out of range: the default.
+                    assert_eq!(o.dscp, 48);
                 }
-                _ => assert_eq!(o.probe_interval, None),
+                _ => {
+                    assert_eq!(o.probe_interval, None);
+                    assert_eq!(o.dscp, 48);
+                }
             }
         }
     }
@@ -387,7 +465,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn managers_follow_the_database() {
         let s = server();
-        let mut m = Managers::new(s.clone(), None);
+        let mut m = Managers::new(s.clone(), TlsSettings::default());
         assert!(m.reconfigure(&s.snapshot()).is_empty());
         set_managers(
             &s,

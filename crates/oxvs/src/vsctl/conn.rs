@@ -11,7 +11,7 @@
 //! `seqno`, which the caller uses to tell "something changed since I last
 //! looked" (soft-error retry, `cur_cfg` wait).
 
-use ovsdb::{Client, DatabaseSchema, Error, Idl, Replica};
+use ovsdb::{Client, ClientOptions, DatabaseSchema, Error, Idl, Replica, TlsConfig};
 use serde_json::Value;
 use tokio::runtime::Runtime;
 
@@ -40,19 +40,24 @@ fn reason(e: &Error) -> String {
 }
 
 impl Conn {
-    /// Connect to `unix:PATH` or `tcp:IP:PORT`, fetch the schema and the
-    /// initial contents of every table. Errors (as ovs-vsctl prints them):
-    /// `REMOTE: database connection failed (REASON)`,
+    /// Connect to `unix:PATH`, `tcp:IP:PORT` or `ssl:IP:PORT` (with `tls`),
+    /// fetch the schema and the initial contents of every table. Errors (as
+    /// ovs-vsctl prints them): `REMOTE: database connection failed
+    /// (REASON)`, e.g. `(Protocol error)` when the TLS handshake fails;
     /// `REMOTE: database connection failed (Address family not supported by
-    /// protocol)` for a remote that is neither `unix:` nor `tcp:`.
-    pub fn open(remote: &str) -> Result<Conn, ConnError> {
+    /// protocol)` for an unknown kind of remote.
+    pub fn open(remote: &str, tls: Option<TlsConfig>) -> Result<Conn, ConnError> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| format!("{remote}: database connection failed ({e})"))?;
         let idl = rt
             .block_on(async {
-                let client = Client::connect(remote).await?;
+                let options = ClientOptions {
+                    tls,
+                    probe_interval: None,
+                };
+                let client = Client::connect_with(remote, &options).await?;
                 Idl::connect(client, "Open_vSwitch", None).await
             })
             .map_err(|e| match e {
@@ -206,7 +211,7 @@ mod tests {
 
     fn connect_transact_and_wait(reject_cond: bool) {
         let (_bg, server, path, seen) = start(reject_cond);
-        let mut conn = Conn::open(&format!("unix:{}", path.display())).expect("open");
+        let mut conn = Conn::open(&format!("unix:{}", path.display()), None).expect("open");
         assert_eq!(
             conn.replica().table("Open_vSwitch").map(|t| t.len()),
             Some(1)
@@ -273,14 +278,14 @@ mod tests {
 
     #[test]
     fn connection_errors_read_like_ovs_vsctl() {
-        let e = Conn::open("unix:/nonexistent/db.sock")
+        let e = Conn::open("unix:/nonexistent/db.sock", None)
             .err()
             .expect("fails");
         assert_eq!(
             e,
             "unix:/nonexistent/db.sock: database connection failed (No such file or directory)"
         );
-        let e = Conn::open("bogus:x").err().expect("fails");
+        let e = Conn::open("bogus:x", None).err().expect("fails");
         assert_eq!(
             e,
             "bogus:x: database connection failed (Address family not supported by protocol)"

@@ -14,6 +14,16 @@
 //! `--no-wait`, the transaction also bumps `Open_vSwitch.next_cfg` and the
 //! tool waits until the switch reports `cur_cfg >=` that value.
 //! Invariant: nothing is printed on stdout unless the transaction succeeded.
+//!
+//! `--db=ssl:HOST:PORT` takes ovs-vsctl's SSL options: `-p`/`--private-key`,
+//! `-c`/`--certificate`, `-C`/`--ca-cert` (or `--bootstrap-ca-cert=FILE`:
+//! trust the server's CA on first use and save it to FILE),
+//! `--peer-ca-cert`, `--ssl-protocols` (TLSv1.2, TLSv1.3) and
+//! `--ssl-ciphers` (OpenSSL syntax); see [`ovsdb::tls`]. Missing or
+//! unusable files are reported with ovs-vsctl's log lines and `database
+//! connection failed (Protocol not available)`. Unlike ovs-vsctl, the run
+//! that bootstraps the CA certificate goes on with its connection instead
+//! of failing once.
 
 mod commands;
 mod conn;
@@ -24,6 +34,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use ovsdb::text::Symtab;
+use ovsdb::{TlsConfig, TlsSettings};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -308,22 +319,119 @@ pub(crate) struct Globals {
     dry_run: bool,
     oneline: bool,
     pub style: TableStyle,
+    /// SSL options (`-p`, `-c`, `-C`, `--bootstrap-ca-cert`, ...).
+    tls: TlsSettings,
 }
 
+/// Sequence number of ovs-vsctl's log messages (one counter for all).
+static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+
 /// Emit an Open vSwitch style log line on stderr
-/// (`TIME|SEQ|MODULE|WARN|TEXT`), as ovs-vsctl's console log does.
-pub(crate) fn vlog_warn(module: &str, text: &str) {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static SEQ: AtomicU32 = AtomicU32::new(2);
-    let seq = SEQ.fetch_add(1, Ordering::Relaxed);
+/// (`TIME|SEQ|MODULE|LEVEL|TEXT`, LEVEL `ERR`, `WARN`...), as ovs-vsctl's
+/// console log does.
+pub(crate) fn vlog(module: &str, level: &str, text: &str) {
+    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let _ = writeln!(
         std::io::stderr(),
-        "{}|{:05}|{}|WARN|{}",
+        "{}|{:05}|{}|{}|{}",
         utc_now(),
         seq,
         module,
+        level,
         text
     );
+}
+
+/// [`vlog`] at WARN for messages after the connection is up: ovs-vsctl
+/// has numbered one message (not shown on the console) by then, so these
+/// start at 2.
+pub(crate) fn vlog_warn(module: &str, text: &str) {
+    SEQ.fetch_max(2, std::sync::atomic::Ordering::Relaxed);
+    vlog(module, "WARN", text);
+}
+
+/// Console log lines for the `stream_ssl` events of the ovsdb crate (TLS
+/// handshake failures, CA bootstrap), formatted by [`vlog`]'s rules.
+struct ConsoleLog;
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for ConsoleLog
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'w> tracing_subscriber::fmt::FormatFields<'w> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut w: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let level = match *event.metadata().level() {
+            tracing::Level::ERROR => "ERR",
+            tracing::Level::WARN => "WARN",
+            tracing::Level::INFO => "INFO",
+            _ => "DBG",
+        };
+        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        write!(
+            w,
+            "{}|{:05}|{}|{}|",
+            utc_now(),
+            seq,
+            event.metadata().target(),
+            level
+        )?;
+        ctx.field_format().format_fields(w.by_ref(), event)?;
+        writeln!(w)
+    }
+}
+
+/// Shows `stream_ssl` warnings and errors on stderr (ovs-vsctl's console
+/// level is WARN).
+fn init_console_log() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("stream_ssl=warn"))
+        .with_writer(std::io::stderr)
+        .event_format(ConsoleLog)
+        .try_init();
+}
+
+/// The TLS configuration for `g.db`, as ovs-vsctl sets up stream-ssl: the
+/// SSL options are read whenever given (their file errors are logged even
+/// for a `tcp:` or `unix:` database); for `ssl:` every one must be usable,
+/// else `REMOTE: database connection failed (Protocol not available)`.
+fn tls_config(g: &Globals) -> CmdResult<Option<TlsConfig>> {
+    let is_ssl = g.db.starts_with("ssl:");
+    let t = &g.tls;
+    if !is_ssl && !t.is_configured() && t.protocols.is_none() && t.ciphers.is_none() {
+        return Ok(None);
+    }
+    match TlsConfig::from_settings(t) {
+        Ok(cfg) => {
+            for w in cfg.warnings() {
+                vlog("stream_ssl", "WARN", w);
+            }
+            Ok(is_ssl.then_some(cfg))
+        }
+        Err(e) => {
+            let text = match e {
+                ovsdb::Error::Tls(text) => text,
+                other => other.to_string(),
+            };
+            for line in text.lines() {
+                if is_ssl || !line.ends_with("must be configured to use SSL") {
+                    vlog("stream_ssl", "ERR", line);
+                }
+            }
+            if is_ssl {
+                Err(Fail::Fatal(format!(
+                    "{}: database connection failed (Protocol not available)",
+                    g.db
+                )))
+            } else {
+                Ok(None)
+            }
+        }
+    }
 }
 
 fn utc_now() -> String {
@@ -354,6 +462,7 @@ fn parse_globals(args: &[String]) -> Result<(Globals, CmdOptions, usize), String
         dry_run: false,
         oneline: false,
         style: TableStyle::default(),
+        tls: TlsSettings::default(),
     };
     let mut local = Vec::new();
     let mut i = 0;
@@ -369,6 +478,14 @@ fn parse_globals(args: &[String]) -> Result<(Globals, CmdOptions, usize), String
         // Split --name=value; required arguments may also be the next word.
         let (name, inline) = match a.split_once('=') {
             Some((n, v)) if a.starts_with("--") => (n.to_string(), Some(v.to_string())),
+            // getopt's attached short-option argument: -pFILE.
+            _ if !a.starts_with("--")
+                && a.len() > 2
+                && a.is_char_boundary(2)
+                && matches!(&a[..2], "-p" | "-c" | "-C") =>
+            {
+                (a[..2].to_string(), Some(a[2..].to_string()))
+            }
             _ => (a.clone(), None),
         };
         let value = |i: &mut usize| -> Result<String, String> {
@@ -378,10 +495,27 @@ fn parse_globals(args: &[String]) -> Result<(Globals, CmdOptions, usize), String
             *i += 1;
             args.get(*i)
                 .cloned()
-                .ok_or_else(|| format!("option '{name}' requires an argument"))
+                .ok_or_else(|| match name.strip_prefix('-') {
+                    // getopt's wording for a short option.
+                    Some(c) if c.len() == 1 => format!("option requires an argument -- '{c}'"),
+                    _ => format!("option '{name}' requires an argument"),
+                })
         };
         match name.as_str() {
             "--db" => g.db = value(&mut i)?,
+            "-p" | "--private-key" => g.tls.private_key = Some(value(&mut i)?.into()),
+            "-c" | "--certificate" => g.tls.certificate = Some(value(&mut i)?.into()),
+            "-C" | "--ca-cert" => {
+                g.tls.ca_cert = Some(value(&mut i)?.into());
+                g.tls.bootstrap_ca_cert = false;
+            }
+            "--bootstrap-ca-cert" => {
+                g.tls.ca_cert = Some(value(&mut i)?.into());
+                g.tls.bootstrap_ca_cert = true;
+            }
+            "--peer-ca-cert" => g.tls.peer_ca_cert = Some(value(&mut i)?.into()),
+            "--ssl-protocols" => g.tls.protocols = Some(value(&mut i)?),
+            "--ssl-ciphers" => g.tls.ciphers = Some(value(&mut i)?),
             "--no-wait" => g.wait_for_reload = false,
             "--dry-run" => g.dry_run = true,
             "--oneline" => g.oneline = true,
@@ -577,7 +711,11 @@ fn run(args: &[String]) -> CmdResult<i32> {
             std::process::exit(142);
         });
     }
-    let mut conn = Conn::open(&g.db)?;
+    if g.db.starts_with("ssl:") {
+        init_console_log();
+    }
+    let tls = tls_config(&g)?;
+    let mut conn = Conn::open(&g.db, tls)?;
     // Prerequisite checks (tables, columns), as ovs-vsctl does before running.
     for c in &cmds {
         commands::prerequisites(conn.schema(), c)?;
