@@ -722,7 +722,6 @@ struct TxPort {
 struct RxQueue {
     port_no: u32,
     netdev: Arc<dyn Netdev>,
-    batch: PacketBatch,
 }
 
 /// Per-thread forwarding state (the "PMD" of dpif-netdev, epoll-driven).
@@ -734,6 +733,11 @@ pub(crate) struct Pmd {
     n_flows: Arc<AtomicUsize>,
     epoll: Epoll,
     rxqs: Vec<RxQueue>,
+    /// The receive batch, shared by every rx queue of the thread: a queue's
+    /// batch is forwarded whole before the next queue is read, and a batch
+    /// is ~2 MiB of packet buffers (one per port made 1,000 ports cost
+    /// 2 GB).
+    rx_batch: PacketBatch,
     ports: Vec<Option<TxPort>>,
     emc: Emc,
     flows: MegaflowCache,
@@ -1004,6 +1008,7 @@ impl Pmd {
             n_flows,
             epoll,
             rxqs: Vec::new(),
+            rx_batch: PacketBatch::new(),
             ports: Vec::new(),
             emc: Emc::new(),
             flows: MegaflowCache::new(),
@@ -1072,11 +1077,7 @@ impl Pmd {
                         if let Err(e) = self.epoll.add(netdev.rx_fd(), port_no as u64) {
                             tracing::error!("{}: cannot poll: {e}", netdev.name());
                         }
-                        self.rxqs.push(RxQueue {
-                            port_no,
-                            netdev,
-                            batch: PacketBatch::new(),
-                        });
+                        self.rxqs.push(RxQueue { port_no, netdev });
                     }
                     let _ = done.send(());
                 }
@@ -1233,10 +1234,7 @@ impl Pmd {
     fn process_rxq(&mut self, qi: usize, now: Instant) {
         let in_port = self.rxqs[qi].port_no;
         let in_idx = in_port as usize;
-        let r = {
-            let q = &mut self.rxqs[qi];
-            q.netdev.recv_batch(&mut q.batch)
-        };
+        let r = self.rxqs[qi].netdev.recv_batch(&mut self.rx_batch);
         match r {
             Ok(0) => return,
             Ok(_) => {}
@@ -1251,7 +1249,7 @@ impl Pmd {
         }
         let Pmd {
             handler,
-            rxqs,
+            rx_batch,
             ports,
             emc,
             flows,
@@ -1264,7 +1262,7 @@ impl Pmd {
             ..
         } = self;
         let handler: &dyn UpcallHandler = &**handler;
-        let batch = &mut rxqs[qi].batch;
+        let batch = rx_batch;
         let n = batch.len();
         let mut ex = Exec {
             handler,

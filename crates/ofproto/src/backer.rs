@@ -17,6 +17,7 @@
 //! allocation beyond the returned actions. Reconfiguration and the unixctl
 //! helpers are control-plane operations and may allocate.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -198,7 +199,7 @@ impl Backer {
             let Some(ob) = old.bridge(&nb.name) else {
                 continue;
             };
-            let by_name: std::collections::HashMap<&str, &XBundle> =
+            let by_name: HashMap<&str, &XBundle> =
                 nb.bundles.iter().map(|b| (b.name.as_str(), b)).collect();
             let mut ml = nb.ml.lock();
             for obundle in &ob.bundles {
@@ -883,25 +884,30 @@ const OFPPR_MODIFY: u8 = 2;
 fn publish_port_changes(old: &XBridge, new: &XBridge) {
     let before = port_descs_of(old);
     let after = port_descs_of(new);
-    let find = |v: &[PortDesc], d: &PortDesc| -> Option<usize> {
+    // By (number, name): a bridge has thousands of ports at times.
+    let index = |v: &[PortDesc]| -> HashMap<(openflow::OfpPort, String), usize> {
         v.iter()
-            .position(|x| x.port_no == d.port_no && x.name == d.name)
+            .enumerate()
+            .map(|(i, d)| ((d.port_no, d.name.clone()), i))
+            .collect()
     };
+    let (before_ix, after_ix) = (index(&before), index(&after));
+    let key = |d: &PortDesc| (d.port_no, d.name.clone());
     let mut events = Vec::new();
     for d in &before {
-        if find(&after, d).is_none() {
+        if !after_ix.contains_key(&key(d)) {
             events.push((OFPPR_DELETE, d.clone()));
         }
     }
     for d in &after {
-        if let Some(i) = find(&before, d) {
+        if let Some(&i) = before_ix.get(&key(d)) {
             if before[i] != *d {
                 events.push((OFPPR_MODIFY, d.clone()));
             }
         }
     }
     for d in &after {
-        if find(&before, d).is_none() {
+        if !before_ix.contains_key(&key(d)) {
             events.push((OFPPR_ADD, d.clone()));
         }
     }

@@ -172,7 +172,9 @@ impl Clause {
                 let owned;
                 let v: &Datum = match column.as_str() {
                     "_uuid" | "_version" => {
-                        owned = row.value(column).unwrap_or_else(Datum::empty_set);
+                        owned = row
+                            .value(column)
+                            .map_or_else(Datum::empty_set, |d| d.into_owned());
                         &owned
                     }
                     c => match row.columns.get(c) {

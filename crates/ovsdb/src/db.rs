@@ -10,6 +10,7 @@
 //! row's contents change. Performance assumption: a configuration database of
 //! at most tens of thousands of rows; per-commit work is linear in its size.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -49,12 +50,13 @@ impl Row {
         self.columns.get(column)
     }
 
-    /// Any column's value, including `_uuid` and `_version` (owned).
-    pub fn value(&self, column: &str) -> Option<Datum> {
+    /// Any column's value, including `_uuid` and `_version` (made up;
+    /// other columns borrowed).
+    pub fn value(&self, column: &str) -> Option<Cow<'_, Datum>> {
         match column {
-            "_uuid" => Some(Datum::scalar(self.uuid)),
-            "_version" => Some(Datum::scalar(self.version)),
-            c => self.columns.get(c).cloned(),
+            "_uuid" => Some(Cow::Owned(Datum::scalar(self.uuid))),
+            "_version" => Some(Cow::Owned(Datum::scalar(self.version))),
+            c => self.columns.get(c).map(Cow::Borrowed),
         }
     }
 

@@ -580,7 +580,7 @@ impl Txn<'_> {
                     .filter_map(|u| t.rows.get(u))
                     .map(|r| {
                         cols.iter()
-                            .map(|c| r.value(c).unwrap_or_else(Datum::empty_set))
+                            .map(|c| r.value(c).map_or_else(Datum::empty_set, |d| d.into_owned()))
                             .collect()
                     })
                     .collect();

@@ -29,7 +29,9 @@ use ovsdb::{Database, Row, Table};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::netinfo::{iface_info, IfaceInfo};
+use std::collections::HashMap;
+
+use crate::netinfo::{self, IfaceInfo};
 
 /// OpenFlow port number of a bridge's internal port (OFPP_LOCAL).
 pub const OFPP_LOCAL: u16 = 0xfffe;
@@ -47,22 +49,74 @@ struct OpenIface {
     peer: Option<String>,
     /// (admin up, link up) as last handed to ofproto, to notice changes.
     link: Option<(bool, bool)>,
-    /// The kernel's facts about the device and when they were read (see
-    /// [`INFO_MAX_AGE`]).
-    info: Option<(Instant, Option<IfaceInfo>)>,
+    /// The facts a link dump lacks, read per device: (link speed in
+    /// bit/s, driver of a physical NIC). Read when the interface opens and
+    /// at each [`Reconciler::refresh`].
+    slow: Option<(Option<i64>, Option<String>)>,
+    /// What the status written for this interface was computed from, the
+    /// last time `reconfigure` computed it: a pass where none of it changed
+    /// skips the interface (with 1,000 interfaces, recomputing all of them
+    /// on every `ovs-vsctl` call cost more than the rest of the pass).
+    status_from: Option<StatusInputs>,
 }
 
-/// How long a device's sysfs facts are reused by `reconfigure`: reading
-/// every interface's ~10 sysfs files on every database change made a
-/// stream of N `ovs-vsctl add-port` calls cost O(N²) system calls. New
-/// interfaces are always read at once; [`Reconciler::refresh`] re-reads all.
+/// The inputs of an interface's configuration-time status columns.
+#[derive(Clone, Debug, PartialEq)]
+struct StatusInputs {
+    row_version: Uuid,
+    info: Option<IfaceInfo>,
+    ofport: u16,
+    failed: bool,
+    error: Option<String>,
+}
+
+/// How long `reconfigure` reuses the last dump of the kernel's devices: a
+/// stream of `ovs-vsctl add-port` calls must not cost a dump per call.
+/// A device just opened is read at once by name; [`Reconciler::refresh`]
+/// dumps afresh.
 const INFO_MAX_AGE: Duration = Duration::from_secs(1);
+
+/// The kernel's devices by name from one rtnetlink dump, and when it was
+/// taken (`None`: never, or invalidated).
+#[derive(Default)]
+struct Links {
+    at: Option<Instant>,
+    by_name: HashMap<String, IfaceInfo>,
+}
+
+impl Links {
+    /// Dumps again unless the last dump is younger than `max_age`.
+    fn refresh(&mut self, max_age: Duration) {
+        if self.at.is_some_and(|at| at.elapsed() < max_age) {
+            return;
+        }
+        match netinfo::dump_links() {
+            Ok(by_name) => self.by_name = by_name,
+            Err(e) => tracing::warn!("RTM_GETLINK dump failed: {e}"),
+        }
+        self.at = Some(Instant::now());
+    }
+
+    /// Reads device `name` alone (just opened: not in the last dump).
+    fn update(&mut self, name: &str) {
+        match netinfo::get_link(name) {
+            Ok(Some(info)) => {
+                self.by_name.insert(name.to_string(), info);
+            }
+            Ok(None) => {
+                self.by_name.remove(name);
+            }
+            Err(e) => tracing::warn!("{name}: RTM_GETLINK failed: {e}"),
+        }
+    }
+}
 
 /// The running switch's configuration state.
 pub struct Reconciler {
     datapath: Arc<Datapath>,
     backer: Arc<Backer>,
     ifaces: BTreeMap<String, OpenIface>,
+    links: Links,
     /// OpenFlow listeners (management sockets, passive controllers), if any.
     connmgr: Option<Arc<ConnMgr>>,
 }
@@ -73,11 +127,16 @@ fn col<'a>(row: &'a Row, name: &str) -> Option<&'a Datum> {
 
 /// The bridge's datapath id as 16 hex digits: `other_config:datapath-id`,
 /// else `0000` + the local port's MAC (OVS's default).
-fn bridge_dpid(brow: &Row, bname: &str) -> Option<String> {
+fn bridge_dpid(brow: &Row, bname: &str, links: &Links) -> Option<String> {
     map_str(brow, "other_config", "datapath-id")
         .filter(|d| d.len() == 16 && d.chars().all(|c| c.is_ascii_hexdigit()))
         .map(String::from)
-        .or_else(|| iface_info(bname).map(|i| format!("0000{}", i.mac.replace(':', ""))))
+        .or_else(|| {
+            links
+                .by_name
+                .get(bname)
+                .map(|i| format!("0000{}", i.mac.replace(':', "")))
+        })
 }
 
 /// `xx:xx:xx:xx:xx:xx` → bytes.
@@ -188,6 +247,7 @@ impl Reconciler {
             datapath,
             backer,
             ifaces: BTreeMap::new(),
+            links: Links::default(),
             connmgr: None,
         }
     }
@@ -289,6 +349,7 @@ impl Reconciler {
         }
 
         // 3. Open what is new (and retry what failed).
+        let mut opened = Vec::new();
         for (name, w) in &want {
             let type_ = effective_type(w.row, &w.bridge, name);
             let retry = self
@@ -308,6 +369,7 @@ impl Reconciler {
                 {
                     Ok(p) => {
                         tracing::info!("{}: added interface {name} on port {p}", w.bridge);
+                        opened.push(name.clone());
                         (Some(p), None)
                     }
                     Err(e) => {
@@ -333,9 +395,16 @@ impl Reconciler {
                         None
                     },
                     link: None,
-                    info: None,
+                    slow: None,
+                    status_from: None,
                 },
             );
+        }
+
+        // The kernel's facts: a device just opened is asked for by name.
+        self.links.refresh(INFO_MAX_AGE);
+        for name in opened {
+            self.links.update(&name);
         }
 
         // 4. OpenFlow port numbers.
@@ -395,7 +464,7 @@ impl Reconciler {
                     if !usable {
                         continue;
                     }
-                    let info = cached_info(&mut self.ifaces, &iname, INFO_MAX_AGE);
+                    let info = self.info(&iname);
                     let Some(open) = self.ifaces.get(&iname) else {
                         continue;
                     };
@@ -452,7 +521,7 @@ impl Reconciler {
             let other =
                 |k: &str| map_str(brow, "other_config", k).and_then(|v| v.parse::<u64>().ok());
             configs.push(BridgeConfig {
-                datapath_id: bridge_dpid(brow, &bname)
+                datapath_id: bridge_dpid(brow, &bname, &self.links)
                     .and_then(|d| u64::from_str_radix(&d, 16).ok()),
                 name: bname,
                 ports,
@@ -476,7 +545,7 @@ impl Reconciler {
         for brow in &bridge_rows {
             let bname = str_col(brow, "name");
             let mut up = RowUpdate::new(brow);
-            let dpid = bridge_dpid(brow, &bname);
+            let dpid = bridge_dpid(brow, &bname, &self.links);
             if let Some(dpid) = dpid {
                 up.set("datapath_id", opt_str(Some(&dpid)));
             }
@@ -507,8 +576,9 @@ impl Reconciler {
     /// interfaces that failed to open. Returns the updates to write.
     pub fn refresh(&mut self, db: &Database) -> Vec<Value> {
         // Everything below reads the devices afresh.
-        for o in self.ifaces.values_mut() {
-            o.info = None;
+        self.links.refresh(Duration::ZERO);
+        for (name, o) in self.ifaces.iter_mut() {
+            o.slow = (o.type_ != "patch").then(|| slow_facts(name));
         }
         let retry = self
             .ifaces
@@ -518,7 +588,13 @@ impl Reconciler {
         // an OFPPC_PORT_DOWN port_mod) updates ofproto, which announces it
         // with OFPT_PORT_STATUS.
         let link_changed = self.ifaces.iter().any(|(name, o)| {
-            o.link.is_some() && o.link != iface_info(name).map(|i| (i.admin_up, i.link_up))
+            o.link.is_some()
+                && o.link
+                    != self
+                        .links
+                        .by_name
+                        .get(name)
+                        .map(|i| (i.admin_up, i.link_up))
         });
         if retry || link_changed {
             return self.reconfigure(db);
@@ -541,6 +617,14 @@ impl Reconciler {
             })
             .collect();
         self.interface_status(&want, true)
+    }
+
+    /// The last status write failed (or its outcome is unknown): the next
+    /// pass recomputes every interface's status.
+    pub fn forget_status(&mut self) {
+        for o in self.ifaces.values_mut() {
+            o.status_from = None;
+        }
     }
 
     /// Closes every interface and removes every bridge (the database has
@@ -597,25 +681,50 @@ impl Reconciler {
         }
     }
 
+    /// The facts about interface `name` (`None` for patch ports and
+    /// devices missing from the last dump): the dump's, completed with the
+    /// per-device ones (read once when first needed).
+    fn info(&mut self, name: &str) -> Option<IfaceInfo> {
+        let open = self.ifaces.get_mut(name)?;
+        if open.type_ == "patch" {
+            return None;
+        }
+        let mut info = self.links.by_name.get(name)?.clone();
+        let (speed, driver) = open.slow.get_or_insert_with(|| slow_facts(name));
+        info.link_speed = *speed;
+        if driver.is_some() {
+            info.driver.clone_from(driver);
+        }
+        Some(info)
+    }
+
     fn interface_status(
         &mut self,
         want: &BTreeMap<String, WantIface>,
         stats_only: bool,
     ) -> Vec<Value> {
         let mut ops = Vec::new();
-        // Statistics passes (refresh) re-read every device.
-        let max_age = if stats_only {
-            Duration::ZERO
-        } else {
-            INFO_MAX_AGE
-        };
         for (name, w) in want {
-            let info = cached_info(&mut self.ifaces, name, max_age);
-            let Some(open) = self.ifaces.get(name) else {
+            let info = self.info(name);
+            let Some(open) = self.ifaces.get_mut(name) else {
                 continue;
             };
-            let mut up = RowUpdate::new(w.row);
             let failed = open.odp_port.is_none() && open.type_ != "patch";
+            if !stats_only {
+                let inputs = StatusInputs {
+                    row_version: w.row.version,
+                    info: info.clone(),
+                    ofport: open.ofport,
+                    failed,
+                    error: open.error.clone(),
+                };
+                if open.status_from.as_ref() == Some(&inputs) {
+                    continue;
+                }
+                open.status_from = Some(inputs);
+            }
+            let open = &*open;
+            let mut up = RowUpdate::new(w.row);
             if !stats_only {
                 let ofport = if failed { -1 } else { i64::from(open.ofport) };
                 up.set("ofport", opt_int(Some(ofport)));
@@ -650,8 +759,11 @@ impl Reconciler {
                 }
                 _ => {}
             }
-            if let Some(stats) = open.odp_port.and_then(|p| self.datapath.port_stats(p)) {
-                up.set("statistics", stats_datum(&stats));
+            // Statistics are the periodic pass's (every 5 s, as OVS).
+            if stats_only {
+                if let Some(stats) = open.odp_port.and_then(|p| self.datapath.port_stats(p)) {
+                    up.set("statistics", stats_datum(&stats));
+                }
             }
             ops.extend(up.into_op("Interface", &w.uuid));
         }
@@ -659,25 +771,9 @@ impl Reconciler {
     }
 }
 
-/// The facts about interface `name` (`None` for patch ports and missing
-/// devices), read from sysfs unless read less than `max_age` ago.
-fn cached_info(
-    ifaces: &mut BTreeMap<String, OpenIface>,
-    name: &str,
-    max_age: Duration,
-) -> Option<IfaceInfo> {
-    let open = ifaces.get_mut(name)?;
-    if open.type_ == "patch" {
-        return None;
-    }
-    match &open.info {
-        Some((at, info)) if at.elapsed() < max_age => info.clone(),
-        _ => {
-            let info = iface_info(name);
-            open.info = Some((Instant::now(), info.clone()));
-            info
-        }
-    }
+/// The per-device facts a link dump lacks: (speed, physical driver).
+fn slow_facts(name: &str) -> (Option<i64>, Option<String>) {
+    (netinfo::link_speed(name), netinfo::device_driver(name))
 }
 
 fn stats_datum(s: &PortStats) -> Datum {

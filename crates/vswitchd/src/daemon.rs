@@ -160,9 +160,13 @@ async fn reconcile_loop(
                 Ok(results) => {
                     if let Some(err) = results.iter().find(|r| r.get("error").is_some()) {
                         tracing::warn!("status update failed: {err}");
+                        reconciler.forget_status();
                     }
                 }
-                Err(e) => tracing::warn!("status update failed: {e}"),
+                Err(e) => {
+                    tracing::warn!("status update failed: {e}");
+                    reconciler.forget_status();
+                }
             }
             // A client's change that arrived while we waited for our reply
             // was applied to the replica already: act on it now.
