@@ -342,29 +342,59 @@ impl Datapath {
     }
 
     /// Removes port `port` and the megaflows whose `in_port` is it; the
-    /// device is closed once no thread uses it. Errors: [`Error::NoSuchPort`].
+    /// device is closed once no thread uses it, and a device the datapath
+    /// made (`tap`, `internal`) is deleted. Errors: [`Error::NoSuchPort`].
     pub fn del_port(&self, port: u32) -> Result<(), Error> {
-        let mut ports = self.ports.lock();
-        let entry = ports.remove(&port).ok_or(Error::NoSuchPort(port))?;
-        let mut pmds = self.pmds.lock();
-        if let Some(p) = pmds.get_mut(entry.pmd) {
-            p.n_rxq = p.n_rxq.saturating_sub(1);
+        if !self.ports.lock().contains_key(&port) {
+            return Err(Error::NoSuchPort(port));
         }
-        let acks: Vec<_> = pmds
-            .iter()
-            .map(|p| {
-                let (done, ack) = bounded(1);
-                p.send(Ctrl::DelPort {
-                    port_no: port,
-                    done,
-                });
-                ack
-            })
-            .collect();
+        self.del_ports(&[port]);
+        Ok(())
+    }
+
+    /// Removes every port of `ports` that exists (see [`Datapath::del_port`]),
+    /// deleting the devices the datapath made in one kernel batch: removing
+    /// a bridge of 1,000 internal ports takes well under a second instead
+    /// of ~20 ms per device (see [`crate::rtnl`]).
+    pub fn del_ports(&self, ports: &[u32]) {
+        let mut removed = Vec::new();
+        let mut acks = Vec::new();
+        {
+            let mut table = self.ports.lock();
+            let mut pmds = self.pmds.lock();
+            for &port in ports {
+                let Some(entry) = table.remove(&port) else {
+                    continue;
+                };
+                if let Some(p) = pmds.get_mut(entry.pmd) {
+                    p.n_rxq = p.n_rxq.saturating_sub(1);
+                }
+                for p in pmds.iter() {
+                    let (done, ack) = bounded(1);
+                    p.send(Ctrl::DelPort {
+                        port_no: port,
+                        done,
+                    });
+                    acks.push(ack);
+                }
+                removed.push(entry.netdev);
+            }
+        }
         for a in acks {
             let _ = a.recv_timeout(Duration::from_secs(5));
         }
-        Ok(())
+        // No thread polls these devices any more: delete the ones we made
+        // while their descriptors are still open (closing a tap's last
+        // descriptor would unregister it, one grace period per device).
+        let made: Vec<&str> = removed
+            .iter()
+            .filter(|n| matches!(n.type_(), "tap" | "internal"))
+            .map(|n| n.name())
+            .collect();
+        if let Err(e) = crate::rtnl::delete_links(&made) {
+            tracing::warn!("deleting {} devices: {e}", made.len());
+        }
+        drop(removed);
     }
 
     /// The port number of device `name`, if it is in the datapath.

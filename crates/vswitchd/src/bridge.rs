@@ -337,16 +337,16 @@ impl Reconciler {
             })
             .map(|(n, _)| n.clone())
             .collect();
+        let mut gone = Vec::new();
         for name in stale {
             if let Some(open) = self.ifaces.remove(&name) {
-                if let Some(p) = open.odp_port {
-                    if let Err(e) = self.datapath.del_port(p) {
-                        tracing::warn!("{name}: removing from datapath: {e}");
-                    }
-                }
+                gone.extend(open.odp_port);
                 tracing::info!("{}: removed interface {name}", open.bridge);
             }
         }
+        // In one batch: deleting a bridge's devices one by one costs the
+        // kernel ~20 ms each.
+        self.datapath.del_ports(&gone);
 
         // 3. Open what is new (and retry what failed).
         let mut opened = Vec::new();
@@ -630,12 +630,12 @@ impl Reconciler {
     /// Closes every interface and removes every bridge (the database has
     /// no Open_vSwitch row).
     fn close_all(&mut self) {
+        let mut gone = Vec::new();
         for (name, open) in std::mem::take(&mut self.ifaces) {
-            if let Some(p) = open.odp_port {
-                let _ = self.datapath.del_port(p);
-            }
+            gone.extend(open.odp_port);
             tracing::info!("{}: removed interface {name}", open.bridge);
         }
+        self.datapath.del_ports(&gone);
         self.backer.reconfigure(&[]);
         if let Some(cm) = &self.connmgr {
             cm.reconfigure(&[]);
