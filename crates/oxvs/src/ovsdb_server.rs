@@ -367,28 +367,7 @@ fn commands(
     exit_tx: mpsc::UnboundedSender<()>,
 ) -> Commands {
     let mut c = Commands::new();
-    c.register(
-        "version",
-        "",
-        0,
-        0,
-        Box::new(|_| {
-            Ok(format!(
-                "ovsdb-server (oxvs) {}\n",
-                env!("CARGO_PKG_VERSION")
-            ))
-        }),
-    );
-    c.register(
-        "exit",
-        "",
-        0,
-        0,
-        Box::new(move |_| {
-            let _ = exit_tx.send(());
-            Ok(String::new())
-        }),
-    );
+    c.register_version_and_exit("ovsdb-server", "", 0, exit_tx);
     let s = server.clone();
     c.register(
         "ovsdb-server/compact",

@@ -258,18 +258,7 @@ fn commands(
     exit_tx: mpsc::UnboundedSender<()>,
 ) -> Commands {
     let mut c = Commands::new();
-    c.register(
-        "version",
-        "",
-        0,
-        0,
-        Box::new(|_| {
-            Ok(format!(
-                "ovs-vswitchd (oxvs) {}\n",
-                env!("CARGO_PKG_VERSION")
-            ))
-        }),
-    );
+    c.register_version_and_exit("ovs-vswitchd", "[--cleanup]", 1, exit_tx);
     let b = backer.clone();
     c.register(
         "fdb/show",
@@ -349,16 +338,6 @@ fn commands(
             s.compact()
                 .map(|_| String::new())
                 .map_err(|e| format!("{e}\n"))
-        }),
-    );
-    c.register(
-        "exit",
-        "[--cleanup]",
-        0,
-        1,
-        Box::new(move |_| {
-            let _ = exit_tx.send(());
-            Ok(String::new())
         }),
     );
     c

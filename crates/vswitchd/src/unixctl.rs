@@ -58,6 +58,35 @@ impl Commands {
         );
     }
 
+    /// Registers the two commands every Open vSwitch daemon has:
+    /// `version` (answers "PROGRAM (oxvs) VERSION") and `exit` (taking
+    /// `exit_usage` arguments, at most `exit_max`; sends on `exit_tx`).
+    pub fn register_version_and_exit(
+        &mut self,
+        program: &'static str,
+        exit_usage: &str,
+        exit_max: usize,
+        exit_tx: tokio::sync::mpsc::UnboundedSender<()>,
+    ) {
+        self.register(
+            "version",
+            "",
+            0,
+            0,
+            Box::new(move |_| Ok(format!("{program} (oxvs) {}\n", env!("CARGO_PKG_VERSION")))),
+        );
+        self.register(
+            "exit",
+            exit_usage,
+            0,
+            exit_max,
+            Box::new(move |_| {
+                let _ = exit_tx.send(());
+                Ok(String::new())
+            }),
+        );
+    }
+
     fn list(&self) -> String {
         let mut out = String::from("The available commands are:\n");
         let mut names: Vec<(&str, &str)> = self
