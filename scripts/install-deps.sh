@@ -4,7 +4,7 @@
 # client tools used by the compatibility tests and the side-by-side benchmark.
 set -euo pipefail
 need=()
-for pkg in iproute2 iputils-ping iperf3 tcpdump ethtool python3 openvswitch-switch openvswitch-common; do
+for pkg in iproute2 iputils-ping iperf3 tcpdump ethtool python3 openvswitch-switch openvswitch-common openvswitch-testcontroller; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -19,6 +19,7 @@ if command -v ovs-ctl >/dev/null 2>&1; then
 fi
 pkill -x ovs-vswitchd 2>/dev/null || true
 pkill -x ovsdb-server 2>/dev/null || true
+pkill -x ovs-testcontroller 2>/dev/null || true
 # The Python OVSDB clients of the compatibility tests (Open vSwitch's own
 # `ovs` IDL and OpenStack's `ovsdbapp`, from PyPI) in a venv of the repo.
 VENV="$(cd "$(dirname "$0")/.." && pwd)/.venv"

@@ -7,9 +7,11 @@
 //! oxvs ofctl  [OPTIONS] COMMAND BRIDGE [ARGS]                     (ovs-ofctl)
 //! oxvs db     [-m]... COMMAND [ARGS]                              (ovsdb-tool)
 //! oxvs ovsdb-server [DATABASE] [--remote=R]... [--pidfile] [--detach]  (ovsdb-server)
+//! oxvs controller [OPTIONS] [METHOD]...                         (ovs-testcontroller)
 //! ```
 
 mod appctl;
+mod controller;
 mod daemon;
 mod db;
 mod detach;
@@ -25,6 +27,7 @@ fn usage() -> i32 {
          oxvs ofctl [OPTIONS] COMMAND BRIDGE [ARGS]\n       \
          oxvs db [-m]... COMMAND [ARGS]\n       \
          oxvs ovsdb-server [DATABASE] [--remote=REMOTE]... [--pidfile[=FILE]] [--detach] [--log-file[=FILE]]\n       \
+         oxvs controller [OPTIONS] [ptcp:[PORT][:IP] | punix:FILE | tcp:IP[:PORT] | unix:FILE]...\n       \
          oxvs version"
     );
     1
@@ -40,6 +43,7 @@ fn main() {
         Some("ofctl") => ofctl::main(rest),
         Some("db") => db::main(rest),
         Some("ovsdb-server") => ovsdb_server::main(rest),
+        Some("controller") => controller::main(rest),
         Some("version" | "--version" | "-V") => {
             println!("oxvs {}", env!("CARGO_PKG_VERSION"));
             0

@@ -80,7 +80,11 @@ pub struct Opts {
     pub readd: bool,
 }
 
-fn parse_protocols(s: &str) -> Result<u32, Fatal> {
+/// Parses an `-O`/`--protocols` list (`OpenFlow10,OpenFlow13`) into a
+/// version bitmap (bit n = wire version n); shared with `oxvs controller`.
+///
+/// Errors: the text printed after `ovs-ofctl: `.
+pub(crate) fn parse_protocols(s: &str) -> Result<u32, String> {
     let mut bits = 0;
     for name in s.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         bits |= match name {
@@ -89,13 +93,13 @@ fn parse_protocols(s: &str) -> Result<u32, Fatal> {
             "OpenFlow14" => 1 << 5,
             "OpenFlow15" => 1 << 6,
             "OpenFlow11" | "OpenFlow12" => {
-                return Err(Fatal::msg(format!("{name} is not supported by oxvs")));
+                return Err(format!("{name} is not supported by oxvs"));
             }
-            _ => return Err(Fatal::msg(format!("Unknown OpenFlow version: \"{name}\""))),
+            _ => return Err(format!("Unknown OpenFlow version: \"{name}\"")),
         };
     }
     if bits == 0 {
-        return Err(Fatal::msg("no usable protocols"));
+        return Err("no usable protocols".into());
     }
     Ok(bits)
 }
@@ -196,8 +200,10 @@ fn run(args: &[String]) -> Result<i32, Fatal> {
             Ok(v)
         };
         match name.as_str() {
-            "-O" | "--protocols" => o.allowed = parse_protocols(&value("--protocols")?)?,
-            n if n.starts_with("-O") => o.allowed = parse_protocols(&n[2..])?,
+            "-O" | "--protocols" => {
+                o.allowed = parse_protocols(&value("--protocols")?).map_err(Fatal::msg)?
+            }
+            n if n.starts_with("-O") => o.allowed = parse_protocols(&n[2..]).map_err(Fatal::msg)?,
             "--strict" => o.strict = true,
             "--names" => o.names = Some(true),
             "--no-names" => o.names = Some(false),
