@@ -531,6 +531,54 @@ impl Backer {
         Ok(())
     }
 
+    /// Deletes every flow of `bridge` in every table but the hidden one
+    /// (OVS `ofproto_flush_flows`; flow_removed with OFPRR_DELETE for rules
+    /// that asked), then, when `normal`, adds OVS's default
+    /// `priority=0 actions=NORMAL` to table 0 (`connmgr_flushed`: a
+    /// standalone bridge without controllers). No such bridge: nothing.
+    pub fn flush_flows(&self, bridge: &str, normal: bool) {
+        let delete = FlowMod {
+            command: openflow::msg::FlowModCommand::Delete,
+            table_id: openflow::msg::OFPTT_ALL,
+            ..FlowMod::default()
+        };
+        if let Err(e) = self.flow_mod(bridge, &delete) {
+            tracing::warn!("{bridge}: flushing flows: {e}");
+            return;
+        }
+        if normal {
+            let add = FlowMod {
+                priority: 0,
+                ofpacts: vec![openflow::OfpAct::Output {
+                    port: openflow::port::OFPP_NORMAL,
+                    max_len: 0,
+                }],
+                ..FlowMod::default()
+            };
+            if let Err(e) = self.flow_mod(bridge, &add) {
+                tracing::warn!("{bridge}: adding the NORMAL flow: {e}");
+            }
+        }
+    }
+
+    /// Turns `bridge`'s fail-open mode on or off (see
+    /// [`OfBridge::fail_open`]); a change revalidates the megaflows.
+    pub fn set_fail_open(&self, bridge: &str, on: bool) {
+        if let Some(ofb) = self.of_bridge(bridge) {
+            if ofb.fail_open.swap(on, Ordering::AcqRel) != on {
+                self.bump();
+            }
+        }
+    }
+
+    /// Sends `ev` to `bridge`'s OpenFlow connections (no such bridge:
+    /// nothing).
+    pub fn publish(&self, bridge: &str, ev: AsyncEvent) {
+        if let Some(ofb) = self.of_bridge(bridge) {
+            ofb.publish(ev);
+        }
+    }
+
     /// Flow stats of `bridge` (OFPMP_FLOW / NXST_FLOW), ordered by table,
     /// then priority (highest first), then age; durations from the backer's
     /// clock in seconds + nanoseconds.

@@ -23,7 +23,7 @@
 
 use std::any::Any;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Weak;
 
 use parking_lot::{Mutex, RwLock};
@@ -56,6 +56,10 @@ pub struct OfBridge {
     listeners: Mutex<Vec<(ConnToken, PacketInInterest)>>,
     /// Union of `listeners`' interests (bit 0 table_miss, bit 1 invalid_ttl).
     interest: AtomicU8,
+    /// Fail-open mode (OVS `fail-open.c`): while set, every lookup in table
+    /// 0 finds the hidden fail-open flow (`priority=15790320
+    /// actions=NORMAL`, above every OpenFlow priority) before any rule.
+    pub fail_open: AtomicBool,
 }
 
 fn interest_bits(i: PacketInInterest) -> u8 {
@@ -73,6 +77,7 @@ impl OfBridge {
             port_config: Mutex::new(HashMap::new()),
             listeners: Mutex::new(Vec::new()),
             interest: AtomicU8::new(0),
+            fail_open: AtomicBool::new(false),
         }
     }
 

@@ -1073,3 +1073,71 @@ fn fast_path_hits_credit_the_rules_they_went_through() {
     assert_eq!(rule_counts(&b, 0xc), (0, 0));
     assert_eq!(rule_counts(&b, 0xb), (5, 300), "B untouched");
 }
+
+#[test]
+fn table_miss_flow_controller_fail_open_and_flush() {
+    use crate::xlate::OFPR_EXPLICIT_MISS;
+    let b = setup();
+    drop_default(&b);
+    let to_ctl = vec![OfpAct::Output {
+        port: OFPP_CONTROLLER,
+        max_len: 128,
+    }];
+    // `priority=0 actions=CONTROLLER` is a table-miss flow (the action as
+    // decoded from the wire, and as built).
+    let decoded = vec![OfpAct::Controller {
+        max_len: 128,
+        reason: openflow::actions::OFPR_ACTION,
+        controller_id: 0,
+    }];
+    add(&b, 0, 0, Match::catchall(), decoded);
+    assert_eq!(
+        userspace_reasons(&b.translate(&k())),
+        vec![OFPR_EXPLICIT_MISS]
+    );
+    add(&b, 0, 0, Match::catchall(), to_ctl.clone());
+    assert_eq!(
+        userspace_reasons(&b.translate(&k())),
+        vec![OFPR_EXPLICIT_MISS]
+    );
+    // Any other rule's `controller` is an action.
+    add(&b, 0, 5, in_port(1), to_ctl);
+    assert_eq!(
+        userspace_reasons(&b.translate(&k())),
+        vec![openflow::actions::OFPR_ACTION]
+    );
+    // Fail-open: NORMAL before any rule; off again: the rules rule.
+    let g = b.generation();
+    b.set_fail_open("br0", true);
+    assert!(b.generation() > g, "fail-open revalidates");
+    let x = b.translate(&k());
+    assert!(userspace_reasons(&x).is_empty(), "{:?}", x.actions);
+    assert!(!x.actions.is_empty(), "flooded by NORMAL");
+    let trace = b.trace("br0", "in_port=1").unwrap();
+    assert!(
+        trace.contains(" 0. priority 15790320\n    NORMAL"),
+        "{trace}"
+    );
+    b.set_fail_open("br0", false);
+    assert_eq!(
+        userspace_reasons(&b.translate(&k())),
+        vec![openflow::actions::OFPR_ACTION]
+    );
+    // A flush leaves nothing, or the NORMAL flow.
+    b.flush_flows("br0", false);
+    assert!(b
+        .flow_stats("br0", &FlowStatsRequest::default())
+        .unwrap()
+        .is_empty());
+    b.flush_flows("br0", true);
+    let flows = b.flow_stats("br0", &FlowStatsRequest::default()).unwrap();
+    assert_eq!(flows.len(), 1);
+    assert_eq!(flows[0].priority, 0);
+    assert_eq!(
+        flows[0].ofpacts,
+        vec![OfpAct::Output {
+            port: OFPP_NORMAL,
+            max_len: 0
+        }]
+    );
+}

@@ -220,6 +220,13 @@ pub const OFPPC10_ALL: u32 = 0x7f;
 /// Never on the wire.
 pub const OFPR_IMPLICIT_MISS: u8 = 7;
 
+/// Internal packet-in reason of a `controller` action in a table-miss flow
+/// (priority 0, matching everything; OVS `OFPR_EXPLICIT_MISS`): sent as
+/// OFPR_NO_MATCH to OpenFlow 1.3+ connections (OpenFlow 1.3.5 §7.4.1: "no
+/// matching flow (table-miss flow entry)") and as OFPR_ACTION to earlier
+/// ones. Never on the wire.
+pub const OFPR_EXPLICIT_MISS: u8 = 8;
+
 /// Which packet-ins some connection of a bridge can receive; translation
 /// emits a datapath `userspace` action for a table miss or an invalid TTL
 /// only when someone wants it, and a drop otherwise (OVS
@@ -828,6 +835,8 @@ struct Ctx<'a, 'p> {
     /// Table of the rule being executed, and its cookie.
     table_id: u8,
     rule_cookie: u64,
+    /// The rule being executed is a table-miss flow.
+    rule_table_miss: bool,
     /// OpenFlow 1.1+ action set of the current bridge.
     action_set: Vec<OfpAct>,
     /// When tracing: the tree of trace nodes (OVS `oftrace_node`s).
@@ -866,6 +875,7 @@ impl<'a, 'p> Ctx<'a, 'p> {
             ml_changed: false,
             table_id: 0,
             rule_cookie: 0,
+            rule_table_miss: false,
             action_set: Vec::new(),
             tree: p.trace.is_some().then(TraceTree::default),
             p,
@@ -1032,6 +1042,9 @@ fn xlate_pipeline(ctx: &mut Ctx<'_, '_>, bridge: usize, table: u8, acts: Option<
 fn xlate_table(ctx: &mut Ctx<'_, '_>, bridge: usize, table: u8, honor_miss: bool) -> Option<usize> {
     let cfg = ctx.cfg;
     let b = cfg.bridges.get(bridge)?;
+    if table == 0 && b.of.fail_open.load(std::sync::atomic::Ordering::Acquire) {
+        return xlate_fail_open(ctx, bridge);
+    }
     let (hit, counters) = {
         let t = b.of.tables.read_recursive();
         let hit = t.lookup(
@@ -1097,9 +1110,43 @@ fn xlate_table(ctx: &mut Ctx<'_, '_>, bridge: usize, table: u8, honor_miss: bool
         ctx.note("OFPPC_NO_RECV set on the input port, dropping");
     } else {
         let (saved_table, saved_cookie) = (ctx.table_id, ctx.rule_cookie);
+        let saved_miss = ctx.rule_table_miss;
         ctx.table_id = table;
         ctx.rule_cookie = hit.cookie;
+        ctx.rule_table_miss = hit.priority == 0 && hit.match_.is_catchall();
         execute_list(ctx, bridge, &hit.ofpacts);
+        ctx.table_id = saved_table;
+        ctx.rule_cookie = saved_cookie;
+        ctx.rule_table_miss = saved_miss;
+    }
+    ctx.leave(saved);
+    node
+}
+
+/// Priority of OVS's hidden fail-open flow (`FAIL_OPEN_PRIORITY`), above
+/// every OpenFlow priority.
+pub const FAIL_OPEN_PRIORITY: u32 = 0xf0f0f0;
+
+/// Table 0 of a bridge in fail-open mode: the hidden catch-all flow
+/// `priority=15790320 actions=NORMAL` wins before any rule is looked at
+/// (OVS `fail_open_flushed`), so the bridge is a learning switch.
+fn xlate_fail_open(ctx: &mut Ctx<'_, '_>, bridge: usize) -> Option<usize> {
+    let node = ctx.report(
+        NodeKind::Table,
+        &format!(" 0. priority {FAIL_OPEN_PRIORITY}"),
+    );
+    let saved = ctx.enter(node);
+    if std::mem::take(&mut ctx.lookup_only) {
+        ctx.note("OFPPC_NO_RECV set on the input port, dropping");
+    } else {
+        let (saved_table, saved_cookie) = (ctx.table_id, ctx.rule_cookie);
+        ctx.table_id = 0;
+        ctx.rule_cookie = 0;
+        let normal = [OfpAct::Output {
+            port: openflow::port::OFPP_NORMAL,
+            max_len: 0,
+        }];
+        execute_list(ctx, bridge, &normal);
         ctx.table_id = saved_table;
         ctx.rule_cookie = saved_cookie;
     }
@@ -1166,7 +1213,10 @@ fn execute_one(ctx: &mut Ctx<'_, '_>, bridge: usize, a: &OfpAct) {
             max_len,
             reason,
             controller_id,
-        } => compose_controller(ctx, bridge, *reason, *controller_id, *max_len),
+        } => {
+            let reason = explicit_miss(ctx, *reason);
+            compose_controller(ctx, bridge, reason, *controller_id, *max_len)
+        }
         OfpAct::SetVlanVid(vid) => {
             ctx.wc.key.vlan_tci |= VLAN_VID_MASK | VLAN_CFI;
             // OpenFlow 1.0 semantics: push a tag (PCP 0) when there is none.
@@ -1385,7 +1435,8 @@ fn xlate_output(ctx: &mut Ctx<'_, '_>, bridge: usize, port: u16, max_len: u16) {
         }
         OFPP_IN_PORT => compose_output(ctx, bridge, in_port),
         OFPP_CONTROLLER => {
-            compose_controller(ctx, bridge, openflow::actions::OFPR_ACTION, 0, max_len)
+            let reason = explicit_miss(ctx, openflow::actions::OFPR_ACTION);
+            compose_controller(ctx, bridge, reason, 0, max_len)
         }
         OFPP_TABLE => {
             if ctx.depth < MAX_DEPTH {
@@ -1408,6 +1459,16 @@ fn xlate_output(ctx: &mut Ctx<'_, '_>, bridge: usize, port: u16, max_len: u16) {
 /// Sends the packet to the controllers: pending header changes are
 /// committed, then a datapath `userspace` action carries the reason,
 /// controller id, `max_len` and a registry id for (bridge, table, cookie).
+/// OFPR_ACTION from a table-miss flow is [`OFPR_EXPLICIT_MISS`] (OVS
+/// `OFPROTO_PACKET_IN_MISS_FLOW`); other reasons stay.
+fn explicit_miss(ctx: &Ctx<'_, '_>, reason: u8) -> u8 {
+    if reason == openflow::actions::OFPR_ACTION && ctx.rule_table_miss {
+        OFPR_EXPLICIT_MISS
+    } else {
+        reason
+    }
+}
+
 fn compose_controller(ctx: &mut Ctx<'_, '_>, bridge: usize, reason: u8, id: u16, max_len: u16) {
     commit(ctx);
     let ctx_id = match ctx.p.ctl {

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use datapath::{Datapath, PortStats};
-use ofproto::connmgr::{ConnMgr, OfBridgeConfig};
+use ofproto::connmgr::ConnMgr;
 use ofproto::{Backer, BridgeConfig, InterfaceConfig, PortConfig, VlanMode};
 use ovsdb::datum::{Atom, Datum};
 use ovsdb::{Database, Row, Table};
@@ -252,36 +252,23 @@ impl Reconciler {
         }
     }
 
-    /// Also keeps `connmgr`'s OpenFlow listeners in step with the bridges
-    /// (`Bridge.controller` targets, `Bridge.protocols`).
+    /// Also keeps `connmgr`'s OpenFlow listeners and controller
+    /// connections in step with the bridges (`Bridge.controller` targets,
+    /// `Bridge.protocols`, `Bridge.fail_mode`) and reports the controllers'
+    /// state in their rows.
     pub fn with_connmgr(mut self, connmgr: Arc<ConnMgr>) -> Reconciler {
         self.connmgr = Some(connmgr);
         self
     }
 
-    /// The OpenFlow settings of every bridge row.
-    fn openflow_configs(db: &Database, bridge_rows: &[&Row]) -> Vec<OfBridgeConfig> {
-        let empty = Table::default();
-        let controllers_t = db.table("Controller").unwrap_or(&empty);
-        bridge_rows
-            .iter()
-            .map(|brow| OfBridgeConfig {
-                name: str_col(brow, "name"),
-                controllers: uuids(brow, "controller")
-                    .iter()
-                    .filter_map(|u| controllers_t.get(u))
-                    .map(|c| str_col(c, "target"))
-                    .collect(),
-                protocols: col(brow, "protocols")
-                    .map(|d| {
-                        d.keys
-                            .iter()
-                            .filter_map(|a| a.as_str().map(String::from))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-            })
-            .collect()
+    /// `Controller.is_connected`/`role`/`status` updates (see
+    /// [`crate::controllers::status_ops`]); none without a connection
+    /// manager.
+    pub fn controller_status(&self, db: &Database, with_times: bool) -> Vec<Value> {
+        match &self.connmgr {
+            Some(cm) => crate::controllers::status_ops(db, cm, with_times),
+            None => Vec::new(),
+        }
     }
 
     /// Applies the configuration in `db` and returns the status updates to
@@ -537,7 +524,7 @@ impl Reconciler {
         }
         self.backer.reconfigure(&configs);
         if let Some(cm) = &self.connmgr {
-            cm.reconfigure(&Self::openflow_configs(db, &bridge_rows));
+            cm.reconfigure(&crate::controllers::openflow_configs(db, &bridge_rows));
         }
 
         // 6. Status back to the database.
@@ -569,6 +556,7 @@ impl Reconciler {
             ),
         );
         ops.extend(up.into_op("Open_vSwitch", &ovs_row.uuid));
+        ops.extend(self.controller_status(db, false));
         ops
     }
 
@@ -616,7 +604,9 @@ impl Reconciler {
                 ))
             })
             .collect();
-        self.interface_status(&want, true)
+        let mut ops = self.interface_status(&want, true);
+        ops.extend(self.controller_status(db, true));
+        ops
     }
 
     /// The last status write failed (or its outcome is unknown): the next

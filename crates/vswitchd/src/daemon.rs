@@ -124,7 +124,7 @@ pub async fn run(paths: Paths, opts: Options) -> Result<(), DaemonError> {
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tracing::info!("oxvs {} started", env!("CARGO_PKG_VERSION"));
     tokio::select! {
-        r = reconcile_loop(idl, reconciler, managers, backer.clone()) => {
+        r = reconcile_loop(idl, reconciler, managers, backer.clone(), server.clone(), connmgr.clone()) => {
             if let Err(e) = r {
                 tracing::error!("database connection lost: {e}");
             }
@@ -147,17 +147,22 @@ pub async fn run(paths: Paths, opts: Options) -> Result<(), DaemonError> {
 }
 
 /// Applies every database change, writes status back, and ages MAC tables.
+/// `ssl:` controllers follow the SSL settings the managers load into
+/// `server`.
 async fn reconcile_loop(
     mut idl: Idl,
     mut reconciler: Reconciler,
     mut managers: Managers,
     backer: Arc<Backer>,
+    server: Server,
+    connmgr: Arc<ofproto::connmgr::ConnMgr>,
 ) -> Result<(), ovsdb::Error> {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut ticks: u64 = 0;
-    let mut ops = reconciler.reconfigure(idl.replica());
-    ops.extend(managers.reconfigure(idl.replica()));
+    let mut ops = managers.reconfigure(idl.replica());
+    connmgr.set_ssl(crate::controllers::ssl_connect(server.tls()));
+    ops.extend(reconciler.reconfigure(idl.replica()));
     loop {
         if !ops.is_empty() {
             match idl.transact(std::mem::take(&mut ops)).await {
@@ -175,8 +180,9 @@ async fn reconcile_loop(
             // A client's change that arrived while we waited for our reply
             // was applied to the replica already: act on it now.
             if config_changed(&idl.take_unseen()) {
-                ops = reconciler.reconfigure(idl.replica());
-                ops.extend(managers.reconfigure(idl.replica()));
+                ops = managers.reconfigure(idl.replica());
+                connmgr.set_ssl(crate::controllers::ssl_connect(server.tls()));
+                ops.extend(reconciler.reconfigure(idl.replica()));
                 continue;
             }
         }
@@ -185,16 +191,21 @@ async fn reconcile_loop(
                 changes?;
                 // Take every change already queued before reconfiguring.
                 idl.poll_changes()?;
-                ops = reconciler.reconfigure(idl.replica());
-                ops.extend(managers.reconfigure(idl.replica()));
+                ops = managers.reconfigure(idl.replica());
+                connmgr.set_ssl(crate::controllers::ssl_connect(server.tls()));
+                ops.extend(reconciler.reconfigure(idl.replica()));
             }
             () = managers.changed() => ops = managers.status_ops(idl.replica(), false),
+            () = connmgr.status_changed() => {
+                ops = reconciler.controller_status(idl.replica(), false);
+            }
             _ = tick.tick() => {
                 backer.run_periodic();
                 ticks += 1;
                 if ticks.is_multiple_of(5) {
-                    ops = reconciler.refresh(idl.replica());
-                    ops.extend(managers.refresh(idl.replica()));
+                    ops = managers.refresh(idl.replica());
+                    connmgr.set_ssl(crate::controllers::ssl_connect(server.tls()));
+                    ops.extend(reconciler.refresh(idl.replica()));
                 }
             }
         }

@@ -2,6 +2,7 @@
 //! OVSDB; and the daemon's plumbing (paths, pid file, control socket).
 
 pub mod bridge;
+pub mod controllers;
 pub mod daemon;
 pub mod manager;
 pub mod netinfo;

@@ -10,6 +10,14 @@
 //! when the queue is full or the event channel lagged; a service connection
 //! (management socket, `ptcp:`/`punix:` listener) receives no asynchronous
 //! message while its miss_send_len is 0, the value it starts with.
+//!
+//! A controller the switch connected to (see [`super::rconn`]) also has a
+//! [`Link`]: the reader then sends an ECHO_REQUEST after one probe
+//! interval without receiving anything and closes the connection after a
+//! second one (also while it waits for queue room, so a controller that
+//! stops reading is dropped too), reports admission (which ends fail-open)
+//! and role changes, and passes packet-ins through the link's rate limiter
+//! ([`PinSched`]: one for misses, one for other reasons).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -22,15 +30,19 @@ use parking_lot::Mutex;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{broadcast, mpsc, watch};
 
+use super::fail_open::FailOpen;
 use super::features;
 use super::ops::{AsyncEvent, SwitchOps};
+use super::pinsched::PinSched;
+use super::rconn::Link;
 use super::wire;
 
 /// Kind of connection (OVS `enum ofconn_type`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConnKind {
-    /// A controller the switch connected to (active `tcp:`; not yet used):
-    /// starts with miss_send_len 128 and receives asynchronous messages.
+    /// A controller the switch connected to (`tcp:`, `ssl:`, `unix:`
+    /// targets): starts with miss_send_len 128 and receives asynchronous
+    /// messages.
     Primary,
     /// A management connection (`<bridge>.mgmt`, `ptcp:`, `punix:`): starts
     /// with miss_send_len 0 and receives no asynchronous message until a
@@ -86,8 +98,9 @@ struct TableConfig {
     vacancy: Option<(u8, u8)>,
 }
 
-/// State shared by every connection of one bridge: master election and
-/// table settings.
+/// State shared by every connection of one bridge: master election, table
+/// settings, and the fail-open state with the primary controllers it
+/// watches.
 #[derive(Debug, Default)]
 pub struct BridgeShared {
     /// Tables whose settings differ from the defaults, by table id.
@@ -96,6 +109,39 @@ pub struct BridgeShared {
     max_generation: Mutex<Option<u64>>,
     /// Every live connection's role cell (to demote the old master).
     roles: Mutex<Vec<std::sync::Weak<AtomicU32>>>,
+    /// The bridge's active primary controllers.
+    pub(super) primaries: Mutex<Vec<Arc<Link>>>,
+    /// Fail-open state.
+    pub(super) fail_open: Mutex<FailOpen>,
+}
+
+impl BridgeShared {
+    /// Fail-open's periodic work at `now` (see [`FailOpen::run`]).
+    pub(super) fn fail_open_run(&self, ops: &dyn SwitchOps, bridge: &str, now: std::time::Instant) {
+        let links = self.primaries.lock().clone();
+        self.fail_open.lock().run(&links, ops, bridge, now);
+    }
+
+    /// Ends fail-open if a primary controller is admitted.
+    pub(super) fn fail_open_maybe_recover(&self, ops: &dyn SwitchOps, bridge: &str) {
+        let links = self.primaries.lock().clone();
+        self.fail_open.lock().maybe_recover(&links, ops, bridge);
+    }
+}
+
+/// Why a connection ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The peer closed it.
+    Eof,
+    /// A socket error (its text as OVS prints it).
+    Io(String),
+    /// No answer to the inactivity probe; the idle time.
+    ProbeTimeout(std::time::Duration),
+    /// Framing lost or version negotiation failed.
+    Protocol,
+    /// The switch closed it (listener, controller or bridge removed).
+    Closed,
 }
 
 /// Everything a connection needs besides its socket.
@@ -123,6 +169,11 @@ pub struct ConnCtx {
     /// thread wake-up per round trip (~100 µs on a virtual machine, against
     /// ~20 µs polled). Costs at most this much CPU per idle period.
     pub busy_poll: std::time::Duration,
+    /// Asynchronous messages on by default (`Controller.enable_async_messages`;
+    /// off: until the controller sets an async configuration).
+    pub enable_async: bool,
+    /// The active controller this connection is the session of, if any.
+    pub link: Option<Arc<Link>>,
 }
 
 /// An open bundle (OpenFlow 1.4 §7.3.9).
@@ -145,21 +196,42 @@ struct Conn {
     role: Arc<AtomicU32>,
     async_cfg: Option<AsyncConfig>,
     bundles: HashMap<u32, Bundle>,
+    /// Last time bytes arrived (inactivity probe).
+    last_rx: std::time::Instant,
+    /// When the inactivity probe was sent, if one waits for an answer.
+    idle_since: Option<std::time::Instant>,
+    /// Packet-in schedulers (misses, other reasons) with the (rate, burst)
+    /// they were made for.
+    pinsched: Option<((u32, u32), [PinSched; 2])>,
+    /// Why the connection is closing, when known before it returns.
+    close_reason: Mutex<Option<CloseReason>>,
 }
 
 /// Maximum OpenFlow message length.
 const MAX_MSG: usize = u16::MAX as usize;
 
+/// Aborts the writer task when the connection ends, even when the
+/// connection's future is dropped (a writer blocked on a peer that stopped
+/// reading would otherwise hold the socket forever).
+struct AbortOnDrop(tokio::task::JoinHandle<Option<String>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Runs one connection on `stream` until the peer closes it, a fatal
-/// protocol error occurs (bad framing, failed negotiation), or
-/// `ctx.closed` turns true.
-pub async fn run<S>(stream: S, ctx: ConnCtx)
+/// protocol error occurs (bad framing, failed negotiation), the inactivity
+/// probe goes unanswered (active controllers), or `ctx.closed` turns true.
+/// Returns why it ended.
+pub async fn run<S>(stream: S, ctx: ConnCtx) -> CloseReason
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
     let (mut rd, mut wr) = tokio::io::split(stream);
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(ctx.queue_len.max(2));
-    let writer = tokio::spawn(async move {
+    let mut writer = AbortOnDrop(tokio::spawn(async move {
         // Everything queued goes out in one write.
         let mut batch: Vec<u8> = Vec::with_capacity(65536);
         while let Some(msg) = rx.recv().await {
@@ -171,15 +243,19 @@ where
                     Err(_) => break,
                 }
             }
-            if wr.write_all(&batch).await.is_err() {
-                return;
+            if let Err(e) = wr.write_all(&batch).await {
+                return Some(super::rconn::error_text(&e));
             }
         }
         let _ = wr.shutdown().await;
-    });
+        None
+    }));
 
     let role = Arc::new(AtomicU32::new(ROLE_EQUAL));
     ctx.shared.roles.lock().push(Arc::downgrade(&role));
+    if let Some(link) = &ctx.link {
+        link.attach(role.clone());
+    }
     let miss_send_len = match ctx.kind {
         ConnKind::Primary => DEFAULT_MISS_SEND_LEN,
         ConnKind::Service => 0,
@@ -197,27 +273,51 @@ where
         role,
         async_cfg: None,
         bundles: HashMap::new(),
+        last_rx: std::time::Instant::now(),
+        idle_since: None,
+        pinsched: None,
+        close_reason: Mutex::new(None),
         ctx,
     };
-    conn.main_loop(&mut rd).await;
-    let Conn { tx, ctx, role, .. } = conn;
+    let reason = conn.main_loop(&mut rd).await;
+    let Conn {
+        tx,
+        ctx,
+        role,
+        close_reason,
+        ..
+    } = conn;
     drop(tx);
-    let _ = writer.await;
+    // The writer's error explains a close the reader saw as a failed send.
+    let written = match tokio::time::timeout(std::time::Duration::from_secs(1), &mut writer.0).await
+    {
+        Ok(Ok(err)) => err,
+        _ => None,
+    };
     ctx.shared
         .roles
         .lock()
         .retain(|w| w.strong_count() > 0 && !std::ptr::eq(w.as_ptr(), Arc::as_ptr(&role)));
+    match (close_reason.into_inner(), reason, written) {
+        (Some(r), _, _) => r,
+        (None, Some(r), _) => r,
+        (None, None, Some(e)) => CloseReason::Io(e),
+        (None, None, None) => CloseReason::Eof,
+    }
 }
 
 /// Why the main loop should stop.
 struct Close;
 
 impl Conn {
-    async fn main_loop<R: AsyncRead + Unpin>(&mut self, rd: &mut R) {
+    /// Serves the connection; returns why it ended, or `None` when a send
+    /// failed because the writer stopped (its error tells why).
+    async fn main_loop<R: AsyncRead + Unpin>(&mut self, rd: &mut R) -> Option<CloseReason> {
         let hello = wire::encode_hello(self.ctx.allowed_versions, 0);
         if self.send(hello).await.is_err() {
-            return;
+            return self.failed_send();
         }
+        self.sync_pinsched();
         let mut events: Option<broadcast::Receiver<AsyncEvent>> = None;
         let mut pending: Vec<u8> = Vec::with_capacity(4096);
         let mut scratch = vec![0u8; 65536];
@@ -225,13 +325,23 @@ impl Conn {
         // End of the busy-poll window (see BUSY_POLL), if one is open.
         let mut hot_until: Option<std::time::Instant> = None;
         loop {
+            let probe_at = self.probe_deadline();
+            let pin_at = self.pinsched_wakeup();
             tokio::select! {
                 biased;
                 n = rd.read(&mut scratch) => {
                     let n = match n {
-                        Ok(0) | Err(_) => return,
+                        Ok(0) => return Some(CloseReason::Eof),
+                        Err(e) => return Some(CloseReason::Io(super::rconn::error_text(&e))),
                         Ok(n) => n,
                     };
+                    let now = std::time::Instant::now();
+                    self.last_rx = now;
+                    if self.idle_since.take().is_some() {
+                        if let Some(l) = &self.ctx.link {
+                            l.set_idle(false);
+                        }
+                    }
                     pending.extend_from_slice(&scratch[..n]);
                     let mut start = 0;
                     let mut stop = false;
@@ -246,6 +356,11 @@ impl Conn {
                                 &pending[start..start + OFP_HEADER_LEN],
                             );
                             let _ = self.send(e).await;
+                            tracing::info!(
+                                "{}: message length {len} below the header's, closing",
+                                self.ctx.bridge
+                            );
+                            self.close_with(CloseReason::Protocol);
                             stop = true;
                             break;
                         }
@@ -255,6 +370,15 @@ impl Conn {
                         let msg = pending[start..start + len].to_vec();
                         start += len;
                         self.ctx.stats.rx_msgs.fetch_add(1, Ordering::Relaxed);
+                        if let Some(link) = &self.ctx.link {
+                            // Admission ends fail-open before the message
+                            // (a controller's first flow_mod) is applied.
+                            if link.on_message(h.type_, now) && link.is_primary() {
+                                self.ctx
+                                    .shared
+                                    .fail_open_maybe_recover(&*self.ctx.ops, &self.ctx.bridge);
+                            }
+                        }
                         if self.handle(&h, &msg).await.is_err() {
                             stop = true;
                             break;
@@ -271,7 +395,12 @@ impl Conn {
                         }
                     }
                     if stop {
-                        return;
+                        if let Some(r) = self.close_reason.lock().take() {
+                            return Some(r);
+                        }
+                        // A failed send (the writer's error tells why) or a
+                        // failed negotiation.
+                        return (!self.tx.is_closed()).then_some(CloseReason::Protocol);
                     }
                     pending.drain(..start);
                     debug_assert!(pending.len() < MAX_MSG);
@@ -290,18 +419,163 @@ impl Conn {
                 }
                 r = closed.changed() => {
                     if r.is_err() || *closed.borrow() {
-                        return;
+                        return Some(CloseReason::Closed);
                     }
                 }
+                () = sleep_until(probe_at), if probe_at.is_some() => {
+                    let now = std::time::Instant::now();
+                    match self.idle_since {
+                        None => self.send_probe(now),
+                        Some(since) => {
+                            return Some(CloseReason::ProbeTimeout(now.saturating_duration_since(since)));
+                        }
+                    }
+                }
+                () = sleep_until(pin_at), if pin_at.is_some() => self.drain_pinsched(),
                 () = spin_until(hot_until), if hot_until.is_some() => hot_until = None,
             }
         }
     }
 
-    /// Queues a message, waiting for room (replies are never dropped).
+    /// Records why the connection closes (the first reason wins).
+    fn close_with(&self, reason: CloseReason) {
+        let mut r = self.close_reason.lock();
+        if r.is_none() {
+            *r = Some(reason);
+        }
+    }
+
+    /// After a failed send: `None` if the writer stopped (its error says
+    /// why), else the recorded reason.
+    fn failed_send(&self) -> Option<CloseReason> {
+        self.close_reason.lock().take()
+    }
+
+    /// When the inactivity probe fires next: one probe interval after the
+    /// last bytes received (send an ECHO_REQUEST), or after the probe was
+    /// sent (give up). `None` without a link or with probes off.
+    fn probe_deadline(&self) -> Option<std::time::Instant> {
+        let p = self.ctx.link.as_ref()?.probe_interval()?;
+        Some(self.idle_since.unwrap_or(self.last_rx) + p)
+    }
+
+    /// When a peer that sent nothing more is given up: the end of the
+    /// second probe interval (see [`Conn::probe_deadline`]).
+    fn dead_line(&self) -> Option<std::time::Instant> {
+        let p = self.ctx.link.as_ref()?.probe_interval()?;
+        Some(match self.idle_since {
+            Some(t) => t + p,
+            None => self.last_rx + 2 * p,
+        })
+    }
+
+    /// Sends the inactivity probe (never waits for queue room: a full queue
+    /// means the peer is not reading, which the next interval settles).
+    fn send_probe(&mut self, now: std::time::Instant) {
+        let version = if self.version != 0 {
+            self.version
+        } else {
+            wire::highest_version(self.ctx.allowed_versions).max(1)
+        };
+        let echo = codec::encode(version, 0, &OfpMessage::EchoRequest(Vec::new()));
+        if self.tx.try_send(echo).is_ok() {
+            self.ctx.stats.tx_msgs.fetch_add(1, Ordering::Relaxed);
+        }
+        tracing::debug!(
+            "{}: idle {} seconds, sending inactivity probe",
+            self.ctx.bridge,
+            now.saturating_duration_since(self.last_rx).as_secs()
+        );
+        self.idle_since = Some(now);
+        if let Some(l) = &self.ctx.link {
+            l.set_idle(true);
+        }
+    }
+
+    /// Makes the packet-in schedulers match the link's rate limits (made
+    /// anew, empty, when the limits change; none without limits).
+    fn sync_pinsched(&mut self) {
+        let want = self.ctx.link.as_ref().and_then(|l| l.rate());
+        if self.pinsched.as_ref().map(|(l, _)| *l) == want {
+            return;
+        }
+        self.pinsched = want.map(|(rate, burst)| {
+            let now = std::time::Instant::now();
+            (
+                (rate, burst),
+                [
+                    PinSched::new(rate, burst, now),
+                    PinSched::new(rate, burst, now),
+                ],
+            )
+        });
+        if let Some(l) = &self.ctx.link {
+            for slot in 0..2 {
+                let stats = self.pinsched.as_ref().map(|(_, s)| s[slot].stats().clone());
+                l.set_pin_stats(slot, stats);
+            }
+        }
+    }
+
+    /// When a rate-limited packet-in can go next, if one waits.
+    fn pinsched_wakeup(&mut self) -> Option<std::time::Instant> {
+        let (_, s) = self.pinsched.as_mut()?;
+        let now = std::time::Instant::now();
+        let [a, b] = s;
+        match (a.next_wakeup(now), b.next_wakeup(now)) {
+            (Some(x), Some(y)) => Some(x.min(y)),
+            (x, y) => x.or(y),
+        }
+    }
+
+    /// Sends the rate-limited packet-ins that may go now.
+    fn drain_pinsched(&mut self) {
+        let Some((_, s)) = self.pinsched.as_mut() else {
+            return;
+        };
+        let now = std::time::Instant::now();
+        let mut out = Vec::new();
+        for sched in s.iter_mut() {
+            sched.run(now, &mut out);
+        }
+        for m in out {
+            self.queue_async(m);
+        }
+    }
+
+    /// Queues an asynchronous message, or drops and counts it if the queue
+    /// is full.
+    fn queue_async(&self, bytes: Vec<u8>) {
+        match self.tx.try_send(bytes) {
+            Ok(()) => {
+                self.ctx.stats.tx_msgs.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(_) => {
+                self.ctx.stats.async_dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Queues a message, waiting for room (replies are never dropped). On
+    /// an active controller's connection the wait ends, and the connection
+    /// with it, when the inactivity probe would have given up.
     async fn send(&self, msg: Vec<u8>) -> Result<(), Close> {
         self.ctx.stats.tx_msgs.fetch_add(1, Ordering::Relaxed);
-        self.tx.send(msg).await.map_err(|_| Close)
+        let Some(dead) = self.dead_line() else {
+            return self.tx.send(msg).await.map_err(|_| Close);
+        };
+        match self.tx.try_send(msg) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(Close),
+            Err(mpsc::error::TrySendError::Full(msg)) => tokio::select! {
+                r = self.tx.send(msg) => r.map_err(|_| Close),
+                () = sleep_until(Some(dead)) => {
+                    let idle = std::time::Instant::now().saturating_duration_since(self.last_rx);
+                    self.close_with(CloseReason::ProbeTimeout(idle));
+                    Err(Close)
+                }
+            },
+        }
     }
 
     async fn reply(&self, xid: u32, msg: &OfpMessage) -> Result<(), Close> {
@@ -608,6 +882,14 @@ impl Conn {
     }
 
     fn async_config(&self) -> AsyncConfig {
+        if !self.ctx.enable_async && self.async_cfg.is_none() {
+            // enable_async_messages=false: nothing until SET_ASYNC.
+            return AsyncConfig {
+                packet_in_mask: [0, 0],
+                port_status_mask: [0, 0],
+                flow_removed_mask: [0, 0],
+            };
+        }
         self.async_cfg.unwrap_or(AsyncConfig {
             // [master/equal, slave]: NO_MATCH|ACTION|INVALID_TTL packet-ins,
             // every port status, every flow-removed reason (OVS defaults).
@@ -653,6 +935,9 @@ impl Conn {
                 self.role.store(role, Ordering::Release);
             }
             _ => return Err(OfpError::ROLE_REQUEST_FAILED_BAD_ROLE),
+        }
+        if let Some(l) = &self.ctx.link {
+            l.role_changed();
         }
         Ok(self.role())
     }
@@ -992,13 +1277,16 @@ impl Conn {
 
     /// Encodes and queues an asynchronous event if this connection's
     /// settings ask for it; drops and counts it if the queue is full.
-    fn relay(&self, ev: AsyncEvent) {
+    /// Packet-ins pass through the rate limiter, if any.
+    fn relay(&mut self, ev: AsyncEvent) {
         if !self.wants_async() {
             return;
         }
         let cfg = self.async_config();
         let slot = usize::from(self.role() == ROLE_SLAVE);
         let wanted = |mask: [u32; 2], reason: u8| reason < 32 && mask[slot] & (1 << reason) != 0;
+        // The rate limiter (0 misses, 1 others) and input port of a packet-in.
+        let mut pin_slot: Option<(usize, u16)> = None;
         let msg = match ev {
             AsyncEvent::PacketIn(mut pi) => {
                 let settings = super::ops::PacketInSettings {
@@ -1010,12 +1298,22 @@ impl Conn {
                     effective: cfg,
                     slave: slot == 1,
                 };
-                // Internal reasons (implicit table miss) become wire ones.
+                // Internal reasons (table misses) become wire ones. Misses
+                // go through the miss rate limiter (OVS `is_miss`); only
+                // those without a table-miss flow are cut to miss_send_len
+                // (a table-miss flow's `controller` action has its own
+                // max_len).
+                let miss = matches!(
+                    pi.reason,
+                    0 | super::ops::OFPR_IMPLICIT_MISS | super::ops::OFPR_EXPLICIT_MISS
+                );
+                let implicit = matches!(pi.reason, 0 | super::ops::OFPR_IMPLICIT_MISS);
+                pin_slot = Some((usize::from(!miss), pi.metadata.flow.in_port()));
                 match settings.wire_reason(pi.reason) {
                     Some(r) => pi.reason = r,
                     None => return,
                 }
-                if pi.reason == 0 {
+                if implicit {
                     // OFPR_NO_MATCH: cut to miss_send_len (0xffff = whole).
                     let max = usize::from(self.config.miss_send_len);
                     if self.config.miss_send_len != u16::MAX && pi.data.len() > max {
@@ -1051,14 +1349,16 @@ impl Conn {
             }
         };
         let bytes = codec::encode(self.version, 0, &msg);
-        match self.tx.try_send(bytes) {
-            Ok(()) => {
-                self.ctx.stats.tx_msgs.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(_) => {
-                self.ctx.stats.async_dropped.fetch_add(1, Ordering::Relaxed);
+        if let Some((slot, in_port)) = pin_slot {
+            self.sync_pinsched();
+            if let Some((_, s)) = self.pinsched.as_mut() {
+                if let Some(bytes) = s[slot].send(in_port, bytes, std::time::Instant::now()) {
+                    self.queue_async(bytes);
+                }
+                return;
             }
         }
+        self.queue_async(bytes);
     }
 }
 
@@ -1086,6 +1386,14 @@ fn check_bundled_flow_mod(fm: &FlowMod) -> Result<(), OfpError> {
 
 fn mp(body: MultipartReplyBody) -> OfpMessage {
     OfpMessage::MultipartReply(MultipartReply { flags: 0, body })
+}
+
+/// Sleeps until `t`, or forever when it is `None`.
+async fn sleep_until(t: Option<std::time::Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Waits for the next event, or forever when there is no subscription.

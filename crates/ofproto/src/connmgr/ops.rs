@@ -18,7 +18,7 @@ use parking_lot::Mutex;
 use tokio::sync::broadcast;
 
 pub use crate::ofbridge::ConnToken;
-pub use crate::xlate::{PacketInInterest, OFPR_IMPLICIT_MISS};
+pub use crate::xlate::{PacketInInterest, OFPR_EXPLICIT_MISS, OFPR_IMPLICIT_MISS};
 use crate::Backer;
 
 /// An asynchronous event of one bridge, relayed to every eligible
@@ -109,6 +109,29 @@ pub trait SwitchOps: Send + Sync + 'static {
     /// the connection answers the barrier at once, without a blocking call.
     fn barrier_pending(&self) -> bool {
         true
+    }
+
+    /// Deletes every flow of `bridge` (OVS `ofproto_flush_flows`), then adds
+    /// `priority=0 actions=NORMAL` to table 0 when `normal` (OVS
+    /// `connmgr_flushed`: a standalone bridge without controllers). Used
+    /// when the bridge gains its first controller or loses its last one,
+    /// when its fail mode changes without controllers, and on entering
+    /// fail-open. The default does nothing.
+    fn flush_flows(&self, bridge: &str, normal: bool) {
+        let _ = (bridge, normal);
+    }
+
+    /// Turns `bridge`'s fail-open mode on or off: while on, table 0 acts
+    /// as if OVS's hidden `priority=15790320 actions=NORMAL` flow were
+    /// installed. The default does nothing.
+    fn set_fail_open(&self, bridge: &str, on: bool) {
+        let _ = (bridge, on);
+    }
+
+    /// Sends `ev` to `bridge`'s connections as if the switch had produced
+    /// it (fail-open's probe packet-ins). The default does nothing.
+    fn send_async(&self, bridge: &str, ev: AsyncEvent) {
+        let _ = (bridge, ev);
     }
 }
 
@@ -307,6 +330,20 @@ impl SwitchOps for BackerOps {
         self.backer.subscribe(bridge)
     }
 
+    fn flush_flows(&self, bridge: &str, normal: bool) {
+        self.touched();
+        self.backer.flush_flows(bridge, normal);
+    }
+
+    fn set_fail_open(&self, bridge: &str, on: bool) {
+        self.touched();
+        self.backer.set_fail_open(bridge, on);
+    }
+
+    fn send_async(&self, bridge: &str, ev: AsyncEvent) {
+        self.backer.publish(bridge, ev);
+    }
+
     fn barrier_pending(&self) -> bool {
         let target = self.changes.load(Ordering::Acquire);
         match self.revalidated.try_lock() {
@@ -419,6 +456,15 @@ impl PacketInSettings {
         }
         match reason {
             OFPR_IMPLICIT_MISS => self.interest().table_miss.then_some(0),
+            // A table-miss flow's `controller`: a miss from OpenFlow 1.3 on.
+            OFPR_EXPLICIT_MISS => {
+                let r = if self.version >= openflow::msg::OFP13_VERSION {
+                    openflow::actions::OFPR_NO_MATCH
+                } else {
+                    openflow::actions::OFPR_ACTION
+                };
+                (self.mask() & (1 << r) != 0).then_some(r)
+            }
             openflow::actions::OFPR_INVALID_TTL => self.invalid_ttl().then_some(reason),
             r if r < 32 && self.mask() & (1 << r) != 0 => Some(r),
             _ => None,
@@ -475,6 +521,23 @@ mod packet_in_settings_tests {
         s.async_on = false;
         assert_eq!(s.wire_reason(OFPR_ACTION), None);
         assert_eq!(s.interest(), PacketInInterest::default());
+    }
+
+    #[test]
+    fn a_table_miss_flows_packet_in_is_no_match_from_1_3() {
+        use crate::xlate::OFPR_EXPLICIT_MISS;
+        assert_eq!(
+            settings(1, 128, 0).wire_reason(OFPR_EXPLICIT_MISS),
+            Some(OFPR_ACTION)
+        );
+        assert_eq!(
+            settings(4, 0, 0).wire_reason(OFPR_EXPLICIT_MISS),
+            Some(OFPR_NO_MATCH),
+            "not subject to miss_send_len"
+        );
+        let mut s = settings(4, 128, 0);
+        s.effective.packet_in_mask = [1 << OFPR_ACTION, 0];
+        assert_eq!(s.wire_reason(OFPR_EXPLICIT_MISS), None);
     }
 
     #[test]

@@ -24,6 +24,8 @@ struct Fake {
     events: broadcast::Sender<AsyncEvent>,
     barriers: AtomicUsize,
     n_flow_stats: AtomicUsize,
+    /// Flushes asked for: (bridge, NORMAL flow added).
+    flushes: Mutex<Vec<(String, bool)>>,
 }
 
 /// Priority the fake refuses (to provoke errors).
@@ -36,6 +38,7 @@ impl Fake {
             events: broadcast::channel(64).0,
             barriers: AtomicUsize::new(0),
             n_flow_stats: AtomicUsize::new(0),
+            flushes: Mutex::new(Vec::new()),
         })
     }
 
@@ -142,6 +145,9 @@ impl SwitchOps for Fake {
     fn barrier(&self) {
         self.barriers.fetch_add(1, Ordering::SeqCst);
     }
+    fn flush_flows(&self, bridge: &str, normal: bool) {
+        self.flushes.lock().push((bridge.to_string(), normal));
+    }
 }
 
 /// The test side of a connection.
@@ -229,6 +235,8 @@ impl Setup {
             queue_len,
             stats: self.stats.clone(),
             busy_poll: std::time::Duration::from_micros(100),
+            enable_async: true,
+            link: None,
         };
         tokio::spawn(conn::run(b, ctx));
         Client {
@@ -1262,6 +1270,7 @@ async fn connmgr_listens_on_mgmt_and_ptcp() {
         name: "br0".into(),
         controllers: vec!["ptcp:0:127.0.0.1".into(), "tcp:10.0.0.1:6653".into()],
         protocols: vec!["OpenFlow13".into()],
+        ..Default::default()
     }]);
     let mut u = tokio::net::UnixStream::connect(dir.join("br0.mgmt"))
         .await
@@ -1314,4 +1323,291 @@ fn targets_and_protocols() {
         0x12
     );
     assert_eq!(protocols_bitmap(&["OpenFlow11".into()]), SUPPORTED_VERSIONS);
+}
+
+/// A link with `probe` and `rate`, as an active controller's session has.
+fn test_link(probe: Option<Duration>, rate: Option<(u32, u32)>) -> Arc<super::rconn::Link> {
+    super::rconn::Link::new(
+        "tcp:127.0.0.1:1",
+        super::rconn::LinkSettings {
+            kind: ConnKind::Primary,
+            probe,
+            max_backoff: Duration::from_secs(8),
+            rate,
+            enable_async: true,
+            dscp: 48,
+        },
+        Arc::new(tokio::sync::Notify::new()),
+        std::time::Instant::now(),
+    )
+}
+
+impl Setup {
+    /// A primary connection with `link`, negotiated at OpenFlow 1.0; also
+    /// returns the task (its result says why it closed).
+    async fn open_link(
+        &self,
+        link: Arc<super::rconn::Link>,
+    ) -> (Client, tokio::task::JoinHandle<conn::CloseReason>) {
+        let (a, b) = tokio::io::duplex(1 << 16);
+        // What the reconnecting task does once connected.
+        link.connected(std::time::Instant::now());
+        let ctx = ConnCtx {
+            bridge: "br0".into(),
+            ops: self.fake.clone(),
+            allowed_versions: OF_ALL,
+            kind: ConnKind::Primary,
+            shared: self.shared.clone(),
+            closed: self.close_rx.clone(),
+            queue_len: 64,
+            stats: self.stats.clone(),
+            busy_poll: Duration::ZERO,
+            enable_async: true,
+            link: Some(link),
+        };
+        let task = tokio::spawn(conn::run(b, ctx));
+        let mut c = Client {
+            s: a,
+            buf: Vec::new(),
+            version: 1,
+        };
+        c.recv_raw().await.unwrap();
+        c.send_raw(&wire::encode_hello(1 << 1, 1)).await;
+        (c, task)
+    }
+}
+
+#[tokio::test]
+async fn inactivity_probe_keeps_a_live_controller_and_drops_a_silent_one() {
+    let s = Setup::new();
+    let probe = Duration::from_millis(300);
+    let link = test_link(Some(probe), None);
+    let (mut c, task) = s.open_link(link.clone()).await;
+    // Idle: an echo request; answering keeps the session.
+    for _ in 0..3 {
+        let (h, m) = c.recv().await;
+        assert_eq!(m, OfpMessage::EchoRequest(Vec::new()));
+        assert_eq!(link.state(), super::rconn::RconnState::Idle);
+        c.send(h.xid, &OfpMessage::EchoReply(Vec::new())).await;
+    }
+    assert!(!task.is_finished());
+    // Silent: a probe, then closed after one more interval.
+    let (_, m) = c.recv().await;
+    assert_eq!(m, OfpMessage::EchoRequest(Vec::new()));
+    assert!(c.recv_raw().await.is_none(), "closed");
+    match task.await.unwrap() {
+        conn::CloseReason::ProbeTimeout(idle) => assert!(idle >= probe, "{idle:?}"),
+        r => panic!("{r:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_controller_that_stops_reading_is_dropped_by_the_probe() {
+    let s = Setup::new();
+    let link = test_link(Some(Duration::from_millis(300)), None);
+    let (mut c, task) = s.open_link(link).await;
+    // Many requests, never a read: the replies fill the queue and the
+    // duplex buffer; the session ends instead of waiting forever.
+    let mut burst = Vec::new();
+    for xid in 0..20_000u32 {
+        burst.extend(codec::encode(1, xid, &OfpMessage::EchoRequest(vec![0; 64])));
+    }
+    let writer = tokio::spawn(async move {
+        let _ = c.s.write_all(&burst).await;
+        c
+    });
+    let r = tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .expect("closed within the probe window")
+        .unwrap();
+    assert!(matches!(r, conn::CloseReason::ProbeTimeout(_)), "{r:?}");
+    writer.abort();
+}
+
+#[tokio::test]
+async fn packet_ins_are_rate_limited_per_connection() {
+    let s = Setup::new();
+    let link = test_link(None, Some((1, 2)));
+    let (mut c, _task) = s.open_link(link.clone()).await;
+    // Make sure the session subscribed before publishing.
+    c.send(2, &OfpMessage::BarrierRequest).await;
+    c.recv().await;
+    let mut metadata = Match::catchall();
+    metadata.set(Field::InPort, 1);
+    for i in 0..10u8 {
+        let pi = PacketIn {
+            buffer_id: NO_BUFFER,
+            total_len: 60,
+            reason: 0,
+            table_id: 0,
+            cookie: u64::MAX,
+            metadata,
+            data: vec![i; 60],
+            userdata: None,
+        };
+        s.fake.events.send(AsyncEvent::PacketIn(pi)).unwrap();
+    }
+    // Two at once (the burst), the two newest survivors later.
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        let (_, m) = c.recv().await;
+        let OfpMessage::PacketIn(pi) = m else {
+            panic!("{m:?}")
+        };
+        got.push(pi.data[0]);
+    }
+    assert_eq!(got, [0, 1]);
+    let st = link.status(std::time::Instant::now()).status;
+    assert_eq!(st["packet-in-miss-bypassed"], "2");
+    assert_eq!(st["packet-in-miss-queued"], "8");
+    assert_eq!(st["packet-in-miss-dropped"], "6");
+    assert_eq!(st["packet-in-action-bypassed"], "0");
+    let (_, m) = c.recv().await;
+    let OfpMessage::PacketIn(pi) = m else {
+        panic!("{m:?}")
+    };
+    assert_eq!(pi.data[0], 8, "oldest survivor after a token came back");
+}
+
+#[tokio::test]
+async fn admission_ends_fail_open_before_the_message_is_applied() {
+    let s = Setup::new();
+    let link = test_link(Some(Duration::from_secs(5)), None);
+    s.shared.primaries.lock().push(link.clone());
+    {
+        let mut fo = s.shared.fail_open.lock();
+        fo.set_enabled(true, &*s.fake, "br0");
+    }
+    // Failed open long ago (probe 5 s: 15 s of failure).
+    s.shared.fail_open_run(
+        &*s.fake,
+        "br0",
+        std::time::Instant::now() + Duration::from_secs(20),
+    );
+    assert!(s.shared.fail_open.lock().is_active());
+    let (mut c, _task) = s.open_link(link.clone()).await;
+    // Hello/features/set_config do not admit.
+    c.send(2, &OfpMessage::FeaturesRequest).await;
+    c.recv().await;
+    assert!(s.shared.fail_open.lock().is_active());
+    c.send(3, &OfpMessage::BarrierRequest).await;
+    c.recv().await;
+    assert!(link.is_admitted());
+    assert!(!s.shared.fail_open.lock().is_active());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connmgr_connects_to_active_controllers_and_reports_them() {
+    use super::{ControllerConfig, FailMode, OfBridgeConfig};
+    let dir = std::env::temp_dir().join(format!("oxvs-connmgr-act-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let fake = Fake::new();
+    let cm = super::ConnMgr::new(fake.clone(), &dir).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = format!("tcp:127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let config = |controllers: Vec<ControllerConfig>, fail_mode| {
+        vec![OfBridgeConfig {
+            name: "br0".into(),
+            controllers,
+            fail_mode,
+            ..Default::default()
+        }]
+    };
+    // A new standalone bridge without controllers keeps its NORMAL flow.
+    cm.reconfigure(&config(vec![], FailMode::Standalone));
+    assert!(fake.flushes.lock().is_empty());
+    // First controller: flows flushed, no NORMAL flow.
+    cm.reconfigure(&config(
+        vec![target.as_str().into(), "tcp:bogus.example".into()],
+        FailMode::Standalone,
+    ));
+    assert_eq!(*fake.flushes.lock(), [("br0".to_string(), false)]);
+    let (s, _) = tokio::time::timeout(Duration::from_secs(5), listener.accept())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut c = Client {
+        s: tokio::io::duplex(1).0,
+        buf: Vec::new(),
+        version: 4,
+    };
+    let (mut rd, mut wr) = tokio::io::split(s);
+    // Relay the TCP session through the in-memory client helpers.
+    let (mine, theirs) = tokio::io::duplex(1 << 16);
+    c.s = mine;
+    let (mut trd, mut twr) = tokio::io::split(theirs);
+    let up = tokio::spawn(async move { tokio::io::copy(&mut rd, &mut twr).await });
+    let relay = tokio::spawn(async move { tokio::io::copy(&mut trd, &mut wr).await });
+    let hello = c.recv_raw().await.unwrap();
+    assert_eq!(hello[1], 0, "the switch says HELLO first");
+    c.send_raw(&wire::encode_hello(1 << 4, 1)).await;
+    c.send(2, &OfpMessage::FeaturesRequest).await;
+    assert!(matches!(c.recv().await.1, OfpMessage::FeaturesReply(_)));
+    // Connected, role other, ACTIVE.
+    let status = || cm.controller_status("br0");
+    assert!(wait_for(|| status().first().is_some_and(|s| s.is_connected)).await);
+    let st = status();
+    assert_eq!(st.len(), 1, "the host name target is not supported");
+    assert_eq!(st[0].target, target);
+    assert_eq!(st[0].role, Some("other"));
+    assert_eq!(st[0].status["state"], "ACTIVE");
+    assert!(!st[0].status.contains_key("last_error"));
+    // A role request is reported.
+    c.send(
+        3,
+        &OfpMessage::RoleRequest(RoleMsg {
+            role: 2,
+            generation_id: 1,
+        }),
+    )
+    .await;
+    c.recv().await;
+    assert_eq!(status()[0].role, Some("master"));
+    // The controller goes away: BACKOFF, End of file; back after 1 s.
+    relay.abort();
+    up.abort();
+    drop(c);
+    assert!(wait_for(|| status().first().is_some_and(|s| !s.is_connected)).await);
+    let st = status();
+    assert_eq!(st[0].role, None);
+    assert_eq!(st[0].status["last_error"], "End of file");
+    assert!(st[0].status.contains_key("sec_since_disconnect"));
+    let t = std::time::Instant::now();
+    let (again, _) = tokio::time::timeout(Duration::from_secs(5), listener.accept())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        t.elapsed() >= Duration::from_millis(500),
+        "{:?}",
+        t.elapsed()
+    );
+    drop(again);
+    // Secure, then no controllers: flushed, NORMAL not added back.
+    cm.reconfigure(&config(vec![target.as_str().into()], FailMode::Secure));
+    assert_eq!(
+        fake.flushes.lock().len(),
+        1,
+        "fail mode change with controllers"
+    );
+    cm.reconfigure(&config(vec![], FailMode::Secure));
+    assert_eq!(fake.flushes.lock()[1], ("br0".to_string(), false));
+    assert!(cm.controller_status("br0").is_empty());
+    // del-fail-mode: standalone without controllers gets NORMAL back.
+    cm.reconfigure(&config(vec![], FailMode::Standalone));
+    assert_eq!(fake.flushes.lock()[2], ("br0".to_string(), true));
+    cm.reconfigure(&[]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Polls `f` for up to 5 s.
+async fn wait_for(mut f: impl FnMut() -> bool) -> bool {
+    for _ in 0..100 {
+        if f() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
 }
