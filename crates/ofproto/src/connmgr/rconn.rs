@@ -285,20 +285,19 @@ impl Link {
         self.inner.lock().state = state;
     }
 
-    /// A session opened at `now`: ACTIVE, not admitted yet.
+    /// A session opened at `now`: ACTIVE, not admitted yet (reported once
+    /// the session [`Link::attach`]es its role).
     pub(super) fn connected(&self, now: Instant) {
-        {
-            let mut i = self.inner.lock();
-            i.state = RconnState::Active;
-            i.last_connected = Some(now);
-            i.admitted = false;
-        }
-        self.changed.notify_one();
+        let mut i = self.inner.lock();
+        i.state = RconnState::Active;
+        i.last_connected = Some(now);
+        i.admitted = false;
     }
 
-    /// The session of `role` (its role cell) and packet-in counters.
+    /// The session's role cell: the session is up, tell the status writer.
     pub(super) fn attach(&self, role: Arc<AtomicU32>) {
         self.inner.lock().role = Some(role);
+        self.changed.notify_one();
     }
 
     /// The session's packet-in scheduler counters for misses (`slot` 0)
