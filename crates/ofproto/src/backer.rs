@@ -839,10 +839,16 @@ impl Backer {
         } else {
             packet.len().min(usize::from(ud.max_len))
         };
+        let table_miss_flow = ctx.as_ref().is_some_and(|c| c.table_miss)
+            && ud.reason == openflow::actions::OFPR_ACTION;
         let pi = PacketIn {
             buffer_id: NO_BUFFER,
             total_len: packet.len() as u32,
-            reason: ud.reason,
+            reason: if table_miss_flow {
+                crate::xlate::OFPR_EXPLICIT_MISS
+            } else {
+                ud.reason
+            },
             table_id: ctx.as_ref().map_or(0, |c| c.table_id),
             cookie: ctx.as_ref().map_or(u64::MAX, |c| c.cookie),
             metadata,

@@ -148,7 +148,8 @@ impl OfBridge {
 /// Maximum contexts in a [`CtlRegistry`] (16-bit ids, 0 reserved).
 pub const CTL_REGISTRY_MAX: usize = u16::MAX as usize;
 
-/// Where a `controller` action was: bridge, table and rule cookie.
+/// Where a `controller` action was: bridge, table and rule cookie, and
+/// whether the rule is a table-miss flow.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct CtlContext {
     /// Bridge name.
@@ -157,6 +158,10 @@ pub struct CtlContext {
     pub table_id: u8,
     /// Cookie of the rule (all ones if none, e.g. packet-out).
     pub cookie: u64,
+    /// The rule is a table-miss flow (priority 0, matching everything;
+    /// OVS `OFPROTO_PACKET_IN_MISS_FLOW`): its OFPR_ACTION packet-ins are
+    /// [`crate::xlate::OFPR_EXPLICIT_MISS`].
+    pub table_miss: bool,
 }
 
 /// Interns [`CtlContext`]s as 16-bit ids carried in the datapath's

@@ -1077,35 +1077,42 @@ fn fast_path_hits_credit_the_rules_they_went_through() {
 #[test]
 fn table_miss_flow_controller_fail_open_and_flush() {
     use crate::xlate::OFPR_EXPLICIT_MISS;
+    use openflow::actions::OFPR_ACTION;
     let b = setup();
     drop_default(&b);
+    let mut rx = b.subscribe("br0").unwrap();
+    // The reason of the packet-in the translation of k() produces.
+    let mut packet_in_reason = || {
+        let x = b.upcall(&k(), &[5u8; 60]);
+        let [DpAction::Userspace { userdata }] = x.actions[..] else {
+            panic!("{:?}", x.actions)
+        };
+        // As OVS prints it: the datapath action says OFPR_ACTION.
+        assert_eq!(userspace_reasons(&x), vec![OFPR_ACTION]);
+        b.packet_in(&[5u8; 60], &k(), userdata);
+        match rx.try_recv() {
+            Ok(AsyncEvent::PacketIn(pi)) => pi.reason,
+            e => panic!("{e:?}"),
+        }
+    };
+    // `priority=0 actions=CONTROLLER` is a table-miss flow (the action as
+    // decoded from the wire, and as built).
     let to_ctl = vec![OfpAct::Output {
         port: OFPP_CONTROLLER,
         max_len: 128,
     }];
-    // `priority=0 actions=CONTROLLER` is a table-miss flow (the action as
-    // decoded from the wire, and as built).
     let decoded = vec![OfpAct::Controller {
         max_len: 128,
-        reason: openflow::actions::OFPR_ACTION,
+        reason: OFPR_ACTION,
         controller_id: 0,
     }];
     add(&b, 0, 0, Match::catchall(), decoded);
-    assert_eq!(
-        userspace_reasons(&b.translate(&k())),
-        vec![OFPR_EXPLICIT_MISS]
-    );
+    assert_eq!(packet_in_reason(), OFPR_EXPLICIT_MISS);
     add(&b, 0, 0, Match::catchall(), to_ctl.clone());
-    assert_eq!(
-        userspace_reasons(&b.translate(&k())),
-        vec![OFPR_EXPLICIT_MISS]
-    );
+    assert_eq!(packet_in_reason(), OFPR_EXPLICIT_MISS);
     // Any other rule's `controller` is an action.
     add(&b, 0, 5, in_port(1), to_ctl);
-    assert_eq!(
-        userspace_reasons(&b.translate(&k())),
-        vec![openflow::actions::OFPR_ACTION]
-    );
+    assert_eq!(packet_in_reason(), OFPR_ACTION);
     // Fail-open: NORMAL before any rule; off again: the rules rule.
     let g = b.generation();
     b.set_fail_open("br0", true);
@@ -1119,10 +1126,7 @@ fn table_miss_flow_controller_fail_open_and_flush() {
         "{trace}"
     );
     b.set_fail_open("br0", false);
-    assert_eq!(
-        userspace_reasons(&b.translate(&k())),
-        vec![openflow::actions::OFPR_ACTION]
-    );
+    assert_eq!(userspace_reasons(&b.translate(&k())), vec![OFPR_ACTION]);
     // A flush leaves nothing, or the NORMAL flow.
     b.flush_flows("br0", false);
     assert!(b

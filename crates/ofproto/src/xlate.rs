@@ -221,7 +221,9 @@ pub const OFPPC10_ALL: u32 = 0x7f;
 pub const OFPR_IMPLICIT_MISS: u8 = 7;
 
 /// Internal packet-in reason of a `controller` action in a table-miss flow
-/// (priority 0, matching everything; OVS `OFPR_EXPLICIT_MISS`): sent as
+/// (priority 0, matching everything; OVS `OFPR_EXPLICIT_MISS`; the
+/// datapath action says OFPR_ACTION, the action's context says it is a
+/// table-miss flow, see [`crate::ofbridge::CtlContext`]): sent as
 /// OFPR_NO_MATCH to OpenFlow 1.3+ connections (OpenFlow 1.3.5 §7.4.1: "no
 /// matching flow (table-miss flow entry)") and as OFPR_ACTION to earlier
 /// ones. Never on the wire.
@@ -1213,10 +1215,7 @@ fn execute_one(ctx: &mut Ctx<'_, '_>, bridge: usize, a: &OfpAct) {
             max_len,
             reason,
             controller_id,
-        } => {
-            let reason = explicit_miss(ctx, *reason);
-            compose_controller(ctx, bridge, reason, *controller_id, *max_len)
-        }
+        } => compose_controller(ctx, bridge, *reason, *controller_id, *max_len),
         OfpAct::SetVlanVid(vid) => {
             ctx.wc.key.vlan_tci |= VLAN_VID_MASK | VLAN_CFI;
             // OpenFlow 1.0 semantics: push a tag (PCP 0) when there is none.
@@ -1435,8 +1434,7 @@ fn xlate_output(ctx: &mut Ctx<'_, '_>, bridge: usize, port: u16, max_len: u16) {
         }
         OFPP_IN_PORT => compose_output(ctx, bridge, in_port),
         OFPP_CONTROLLER => {
-            let reason = explicit_miss(ctx, openflow::actions::OFPR_ACTION);
-            compose_controller(ctx, bridge, reason, 0, max_len)
+            compose_controller(ctx, bridge, openflow::actions::OFPR_ACTION, 0, max_len)
         }
         OFPP_TABLE => {
             if ctx.depth < MAX_DEPTH {
@@ -1459,16 +1457,6 @@ fn xlate_output(ctx: &mut Ctx<'_, '_>, bridge: usize, port: u16, max_len: u16) {
 /// Sends the packet to the controllers: pending header changes are
 /// committed, then a datapath `userspace` action carries the reason,
 /// controller id, `max_len` and a registry id for (bridge, table, cookie).
-/// OFPR_ACTION from a table-miss flow is [`OFPR_EXPLICIT_MISS`] (OVS
-/// `OFPROTO_PACKET_IN_MISS_FLOW`); other reasons stay.
-fn explicit_miss(ctx: &Ctx<'_, '_>, reason: u8) -> u8 {
-    if reason == openflow::actions::OFPR_ACTION && ctx.rule_table_miss {
-        OFPR_EXPLICIT_MISS
-    } else {
-        reason
-    }
-}
-
 fn compose_controller(ctx: &mut Ctx<'_, '_>, bridge: usize, reason: u8, id: u16, max_len: u16) {
     commit(ctx);
     let ctx_id = match ctx.p.ctl {
@@ -1476,6 +1464,9 @@ fn compose_controller(ctx: &mut Ctx<'_, '_>, bridge: usize, reason: u8, id: u16,
             bridge: ctx.cfg.bridges[bridge].name.clone(),
             table_id: ctx.table_id,
             cookie: ctx.rule_cookie,
+            // The datapath action keeps OFPR_ACTION (as OVS prints it);
+            // the packet-in becomes OFPR_EXPLICIT_MISS.
+            table_miss: ctx.rule_table_miss && reason == openflow::actions::OFPR_ACTION,
         }),
         None => 0,
     };
