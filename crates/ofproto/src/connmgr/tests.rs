@@ -1611,3 +1611,53 @@ async fn wait_for(mut f: impl FnMut() -> bool) -> bool {
     }
     false
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connmgr_connects_to_a_unix_controller_relative_to_the_rundir() {
+    use super::{ControllerConfig, OfBridgeConfig};
+    let dir = std::env::temp_dir().join(format!("oxvs-connmgr-unix-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let fake = Fake::new();
+    let cm = super::ConnMgr::new(fake.clone(), &dir).unwrap();
+    let listener = tokio::net::UnixListener::bind(dir.join("ctl.sock")).unwrap();
+    let ctl = ControllerConfig {
+        // Service type: counts for neither flushes nor fail-open.
+        kind: Some(ConnKind::Service),
+        ..ControllerConfig::from("unix:ctl.sock")
+    };
+    cm.reconfigure(&[OfBridgeConfig {
+        name: "br0".into(),
+        controllers: vec![ctl],
+        ..Default::default()
+    }]);
+    assert!(fake.flushes.lock().is_empty(), "a service controller");
+    let (mut s, _) = tokio::time::timeout(Duration::from_secs(5), listener.accept())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut hello = [0u8; 16];
+    s.read_exact(&mut hello).await.unwrap();
+    assert_eq!(hello[1], 0, "HELLO");
+    assert!(
+        wait_for(|| cm
+            .controller_status("br0")
+            .first()
+            .is_some_and(|c| c.is_connected))
+        .await
+    );
+    // Removing the controller closes the session.
+    cm.reconfigure(&[OfBridgeConfig {
+        name: "br0".into(),
+        ..Default::default()
+    }]);
+    let mut rest = Vec::new();
+    let n = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut rest))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(n, 0);
+    assert!(cm.controller_status("br0").is_empty());
+    cm.reconfigure(&[]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
