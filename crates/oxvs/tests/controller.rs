@@ -421,10 +421,8 @@ fn oxvs_daemon_through_passive_target() {
 }
 
 /// `oxvs daemon` connecting to the controller (`set-controller br
-/// tcp:IP:PORT`, the usual deployment). Needs active controller
-/// connections in the daemon (issue 5 item 1, crates/ofproto connmgr).
+/// tcp:IP:PORT`, the usual deployment).
 #[test]
-#[ignore = "needs active Controller connections in oxvs daemon (issue 5 item 1); run with --ignored"]
 fn oxvs_daemon_connects_to_the_controller() {
     if !have_root() {
         return;
