@@ -1165,7 +1165,14 @@ fn decode_mp_request(r: &mut Rd, version: u8) -> Result<MultipartRequest, OfpErr
                 queue_id: r.u32()?,
             }
         }
-        MP_PORT_DESC => MultipartRequestBody::PortDesc,
+        MP_PORT_DESC => {
+            // OpenFlow 1.5 (§7.3.5.7) adds a body: port_no + 4 pad. The
+            // port filter is not applied (every port is described).
+            if version >= OFP15 && r.len() >= 8 {
+                r.skip(8)?;
+            }
+            MultipartRequestBody::PortDesc
+        }
         MP_GROUP if version != OFP10 => {
             let group_id = r.u32()?;
             r.skip(4)?;
@@ -1261,6 +1268,11 @@ fn encode_mp_request(q: &MultipartRequest, version: u8, out: &mut Vec<u8>) {
             out.u32(0);
         }
         B::TableFeatures(v) => encode_table_features(v, out),
+        // OpenFlow 1.5's body: every port (OFPP_ANY), 4 pad.
+        B::PortDesc if version >= OFP15 => {
+            out.u32(0xffff_ffff);
+            out.u32(0);
+        }
         B::NxFlow(f) => {
             nx_stats_header(out, version, NXST_FLOW);
             encode_nx_flow_stats_request(f, out);

@@ -1242,3 +1242,22 @@ fn of10_add_implies_reset_counts() {
         assert_eq!(flags, want, "{version} {command:?} nx={nx}");
     }
 }
+
+/// `ovs-ofctl -O OpenFlow15` asks for port descriptions with OpenFlow 1.5's
+/// body (port_no OFPP_ANY + 4 pad; OpenFlow 1.5.1 §7.3.5.7); it used to be
+/// refused for its length, so `add-flow` with port names failed.
+#[test]
+fn of15_port_desc_request_has_a_body() {
+    let bytes = hx("061200180000000700\
+        0d000000000000ffffffff00000000");
+    let (h, m) = decode(&bytes).unwrap();
+    assert_eq!(h.xid, 7);
+    assert_eq!(
+        m,
+        OfpMessage::MultipartRequest(MultipartRequest {
+            flags: 0,
+            body: MultipartRequestBody::PortDesc
+        })
+    );
+    assert_eq!(encode(6, h.xid, &m), bytes);
+}
