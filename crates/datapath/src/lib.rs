@@ -18,6 +18,7 @@ pub mod dpif;
 pub mod dummy;
 pub mod execute;
 pub mod netdev;
+pub mod route;
 pub mod rtnl;
 pub mod sys;
 pub mod tap;

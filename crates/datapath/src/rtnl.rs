@@ -10,7 +10,7 @@
 use std::io;
 
 use netlink_packet_core::{
-    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_REQUEST,
+    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
 };
 use netlink_packet_route::link::{LinkAttribute, LinkMessage};
 use netlink_packet_route::RouteNetlinkMessage;
@@ -66,6 +66,47 @@ impl Rtnl {
                 }
                 off += len;
             }
+        }
+    }
+}
+
+/// Every message of an `NLM_F_DUMP` request for `msg` (RTM_GETROUTE,
+/// RTM_GETADDR…). Errors: the socket's, a kernel error reply, or a message
+/// that does not decode.
+pub(crate) fn dump(msg: RouteNetlinkMessage) -> io::Result<Vec<RouteNetlinkMessage>> {
+    let mut rtnl = Rtnl::open()?;
+    rtnl.seq = rtnl.seq.wrapping_add(1);
+    let mut req = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::from(msg));
+    req.header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+    req.header.sequence_number = rtnl.seq;
+    req.finalize();
+    let mut buf = vec![0; req.buffer_len()];
+    req.serialize(&mut buf);
+    rtnl.socket.send(&buf, 0)?;
+    let mut out = Vec::new();
+    let mut rx = vec![0u8; 1 << 16];
+    loop {
+        let n = rtnl.socket.recv(&mut &mut rx[..], 0)?;
+        let mut off = 0;
+        while off < n {
+            let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&rx[off..n])
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+            let len = msg.header.length as usize;
+            match msg.payload {
+                NetlinkPayload::Done(_) => return Ok(out),
+                NetlinkPayload::Error(e) => {
+                    return Err(e
+                        .code
+                        .map(|c| io::Error::from_raw_os_error(-c.get()))
+                        .unwrap_or_else(|| io::Error::other("netlink error")))
+                }
+                NetlinkPayload::InnerMessage(m) => out.push(m),
+                _ => {}
+            }
+            if len == 0 {
+                break;
+            }
+            off += len;
         }
     }
 }

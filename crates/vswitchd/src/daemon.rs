@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use datapath::route::RouteTable;
 use datapath::Datapath;
 use ofproto::Backer;
 use ovsdb::{DatabaseSchema, Idl, Journal, Remote, Server, TlsConfig, TlsSettings};
@@ -270,6 +271,7 @@ fn commands(
 ) -> Commands {
     let mut c = Commands::new();
     c.register_version_and_exit("ovs-vswitchd", "[--cleanup]", 1, exit_tx);
+    register_route_commands(&mut c);
     let b = backer.clone();
     c.register(
         "fdb/show",
@@ -352,6 +354,55 @@ fn commands(
         }),
     );
     c
+}
+
+/// `ovs/route/{show,lookup,add,del}` on the switch's route table
+/// ([`datapath::route`]), re-read from the kernel before each command so it
+/// follows the host's routes (user routes are kept).
+fn register_route_commands(c: &mut Commands) {
+    type Table = parking_lot::Mutex<RouteTable>;
+    fn fresh(t: &Table) -> parking_lot::MutexGuard<'_, RouteTable> {
+        let mut g = t.lock();
+        if let Err(e) = g.reload() {
+            tracing::warn!("reading the kernel's routes: {e}");
+        }
+        g
+    }
+    fn nl(r: Result<String, String>) -> Result<String, String> {
+        r.map_err(|e| format!("{e}\n"))
+    }
+    let table = Arc::new(Table::new(RouteTable::new()));
+    let t = table.clone();
+    c.register(
+        "ovs/route/show",
+        "",
+        0,
+        0,
+        Box::new(move |_| Ok(fresh(&t).show())),
+    );
+    let t = table.clone();
+    c.register(
+        "ovs/route/lookup",
+        "ip_addr",
+        1,
+        1,
+        Box::new(move |a| nl(fresh(&t).lookup_text(&a[0]))),
+    );
+    let t = table.clone();
+    c.register(
+        "ovs/route/add",
+        "ip_addr/prefix_len out_br_name [gw]",
+        2,
+        3,
+        Box::new(move |a| nl(fresh(&t).add_user(a))),
+    );
+    c.register(
+        "ovs/route/del",
+        "ip_addr/prefix_len",
+        1,
+        1,
+        Box::new(move |a| nl(fresh(&table).del(a))),
+    );
 }
 
 /// Rejects a datapath name other than ours (`ovs-netdev`, `netdev@ovs-netdev`).
