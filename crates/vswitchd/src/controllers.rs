@@ -60,6 +60,7 @@ pub fn controller_config(row: &Row) -> ControllerConfig {
             .and_then(|m| m.map_get_str("dscp"))
             .and_then(|v| v.trim().parse::<u8>().ok())
             .filter(|d| *d <= 63),
+        queue_size: opt_int(row, "controller_queue_size"),
     }
 }
 

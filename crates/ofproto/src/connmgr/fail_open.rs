@@ -305,6 +305,7 @@ mod tests {
                 rate: None,
                 enable_async: true,
                 dscp: 48,
+                queue_len: 100,
             },
             Arc::new(Notify::new()),
             now,

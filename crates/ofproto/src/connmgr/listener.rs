@@ -23,8 +23,11 @@ use super::rconn::{self, ActiveTarget, ControllerStatus, Link, LinkSettings, Ssl
 
 /// Default OpenFlow port (IANA), for `ptcp:` without a port.
 pub const OFP_PORT: u16 = 6653;
-/// Output queue length of each connection, in messages.
+/// Output queue length of each management/passive connection, in messages.
 pub const QUEUE_LEN: usize = 256;
+/// Output queue length of an active controller connection without
+/// `controller_queue_size` (OVS's default), in messages.
+pub const CONTROLLER_QUEUE_LEN: usize = 100;
 
 /// Busy-poll window of every connection after a batch of requests (see
 /// [`ConnCtx::busy_poll`]); 200 µs covers a client's turn-around between a
@@ -91,6 +94,8 @@ pub struct ControllerConfig {
     pub enable_async_messages: Option<bool>,
     /// `other_config:dscp` when an integer 0..=63 (absent = 48).
     pub dscp: Option<u8>,
+    /// `controller_queue_size`, messages (absent = 100, as OVS).
+    pub queue_size: Option<i64>,
 }
 
 impl From<&str> for ControllerConfig {
@@ -107,7 +112,8 @@ impl ControllerConfig {
     /// `ofconn_reconfigure`): the probe interval in whole seconds, at least
     /// 5 s (0 = off, absent = 5 s); the maximum backoff in whole seconds,
     /// at least 1 s (absent = 8 s); packet-in limits as
-    /// [`super::pinsched::limits`]; DSCP 48 by default.
+    /// [`super::pinsched::limits`]; DSCP 48 by default; the output queue
+    /// `controller_queue_size` messages (1..=512, absent = 100).
     pub fn settings(&self) -> LinkSettings {
         let probe = match self.inactivity_probe {
             None => Some(Duration::from_secs(5)),
@@ -128,6 +134,10 @@ impl ControllerConfig {
                 .map(|r| super::pinsched::limits(r, self.burst_limit.unwrap_or(0))),
             enable_async: self.enable_async_messages.unwrap_or(true),
             dscp: self.dscp.unwrap_or(48),
+            queue_len: self
+                .queue_size
+                .and_then(|q| usize::try_from(q).ok())
+                .map_or(CONTROLLER_QUEUE_LEN, |q| q.clamp(1, 512)),
         }
     }
 }
@@ -503,7 +513,7 @@ impl ConnMgr {
                 kind: s.kind,
                 shared: shared.clone(),
                 closed,
-                queue_len: QUEUE_LEN,
+                queue_len: s.queue_len,
                 stats: stats.clone(),
                 busy_poll: BUSY_POLL,
                 enable_async: s.enable_async,

@@ -165,6 +165,9 @@ pub struct LinkSettings {
     pub enable_async: bool,
     /// DSCP of the connection's packets (`other_config:dscp`).
     pub dscp: u8,
+    /// Messages the connection's output queue holds
+    /// (`controller_queue_size`).
+    pub queue_len: usize,
 }
 
 #[derive(Debug)]
@@ -667,6 +670,7 @@ mod tests {
             rate: None,
             enable_async: true,
             dscp: 48,
+            queue_len: 100,
         }
     }
 

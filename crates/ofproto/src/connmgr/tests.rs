@@ -1336,6 +1336,7 @@ fn test_link(probe: Option<Duration>, rate: Option<(u32, u32)>) -> Arc<super::rc
             rate,
             enable_async: true,
             dscp: 48,
+            queue_len: 100,
         },
         Arc::new(tokio::sync::Notify::new()),
         std::time::Instant::now(),
@@ -1660,4 +1661,33 @@ async fn connmgr_connects_to_a_unix_controller_relative_to_the_rundir() {
     assert!(cm.controller_status("br0").is_empty());
     cm.reconfigure(&[]);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The settings applied from a Controller row's columns, as ovs-vswitchd
+/// derives them (ovs-vswitchd.conf.db(5)): probe at least 5 s, backoff at
+/// least 1 s, queue 1..=512 messages (100 by default), DSCP 48.
+#[test]
+fn controller_row_settings() {
+    use super::listener::ControllerConfig;
+    let d = ControllerConfig::from("tcp:127.0.0.1:6653").settings();
+    assert_eq!(d.probe, Some(Duration::from_secs(5)));
+    assert_eq!(d.max_backoff, Duration::from_secs(8));
+    assert_eq!((d.queue_len, d.dscp), (100, 48));
+    let c = ControllerConfig {
+        inactivity_probe: Some(1500),
+        max_backoff: Some(500),
+        queue_size: Some(10_000),
+        ..ControllerConfig::from("tcp:127.0.0.1:6653")
+    }
+    .settings();
+    assert_eq!(c.probe, Some(Duration::from_secs(5)));
+    assert_eq!(c.max_backoff, Duration::from_secs(1));
+    assert_eq!(c.queue_len, 512);
+    let z = ControllerConfig {
+        inactivity_probe: Some(0),
+        queue_size: Some(0),
+        ..ControllerConfig::from("tcp:127.0.0.1:6653")
+    }
+    .settings();
+    assert_eq!((z.probe, z.queue_len), (None, 1));
 }
