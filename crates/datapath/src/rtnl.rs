@@ -1,4 +1,5 @@
-//! rtnetlink requests the datapath makes of the kernel (rtnetlink(7)).
+//! rtnetlink requests made of the kernel (rtnetlink(7)): dumps and single
+//! queries ([`dump`], [`query`]) and batched device deletion.
 //!
 //! Idea: unregistering a network device waits for RCU grace periods
 //! (~20 ms here), so deleting 1,000 tap devices one by one (closing their
@@ -71,13 +72,24 @@ impl Rtnl {
 }
 
 /// Every message of an `NLM_F_DUMP` request for `msg` (RTM_GETROUTE,
-/// RTM_GETADDR…). Errors: the socket's, a kernel error reply, or a message
-/// that does not decode.
-pub(crate) fn dump(msg: RouteNetlinkMessage) -> io::Result<Vec<RouteNetlinkMessage>> {
+/// RTM_GETADDR, RTM_GETLINK…). Errors: the socket's, a kernel error reply,
+/// or a message that does not decode.
+pub fn dump(msg: RouteNetlinkMessage) -> io::Result<Vec<RouteNetlinkMessage>> {
+    query(msg, true)
+}
+
+/// The answer to request `msg`: every message of a dump (`dump`), else the
+/// kernel's one reply message. Errors as [`dump`] (ENODEV for a device
+/// asked for by a name that does not exist…).
+pub fn query(msg: RouteNetlinkMessage, dump: bool) -> io::Result<Vec<RouteNetlinkMessage>> {
     let mut rtnl = Rtnl::open()?;
     rtnl.seq = rtnl.seq.wrapping_add(1);
     let mut req = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::from(msg));
-    req.header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+    req.header.flags = if dump {
+        NLM_F_REQUEST | NLM_F_DUMP
+    } else {
+        NLM_F_REQUEST
+    };
     req.header.sequence_number = rtnl.seq;
     req.finalize();
     let mut buf = vec![0; req.buffer_len()];
@@ -100,7 +112,12 @@ pub(crate) fn dump(msg: RouteNetlinkMessage) -> io::Result<Vec<RouteNetlinkMessa
                         .map(|c| io::Error::from_raw_os_error(-c.get()))
                         .unwrap_or_else(|| io::Error::other("netlink error")))
                 }
-                NetlinkPayload::InnerMessage(m) => out.push(m),
+                NetlinkPayload::InnerMessage(m) => {
+                    out.push(m);
+                    if !dump {
+                        return Ok(out);
+                    }
+                }
                 _ => {}
             }
             if len == 0 {

@@ -138,10 +138,7 @@ pub fn main(argv: &[String]) -> i32 {
 /// file), returning once its pid file, control socket and database socket
 /// are up, as OVS's --detach does.
 fn detach(argv: &[String], paths: &Paths, log_file: Option<&str>) -> i32 {
-    let mut child: Vec<String> = argv.iter().filter(|a| *a != "--detach").cloned().collect();
-    if log_file.is_none() {
-        child.push("--log-file".into());
-    }
+    let child = crate::detach::child_args(argv, None, log_file.is_some());
     let pidfile = paths.pidfile("ovs-vswitchd");
     crate::detach::spawn_and_wait("daemon", &child, &pidfile, |pid| {
         paths.ctl_socket("ovs-vswitchd", pid).exists() && paths.db_sock().exists()

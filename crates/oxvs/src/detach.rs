@@ -1,4 +1,5 @@
-//! Daemon plumbing shared by `oxvs daemon` and `oxvs ovsdb-server`:
+//! Daemon plumbing shared by `oxvs daemon`, `oxvs ovsdb-server` and
+//! `oxvs controller`:
 //! `--detach` (start again in the background and wait until ready, as
 //! OVS's daemons return only once they serve) and logging set-up.
 
@@ -7,6 +8,21 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use vswitchd::paths::Paths;
+
+/// The background child's arguments: `argv` without `--detach`, plus
+/// `--pidfile=PIDFILE` when the user gave none (readiness is seen through
+/// the pid file, so the child always writes one) and `--log-file` when the
+/// user gave none (a detached daemon has no terminal to log to).
+pub fn child_args(argv: &[String], pidfile: Option<&Path>, has_log_file: bool) -> Vec<String> {
+    let mut child: Vec<String> = argv.iter().filter(|a| *a != "--detach").cloned().collect();
+    if let Some(p) = pidfile {
+        child.push(format!("--pidfile={}", p.display()));
+    }
+    if !has_log_file {
+        child.push("--log-file".into());
+    }
+    child
+}
 
 /// Starts `oxvs SUBCOMMAND ARGS...` in its own session with no terminal,
 /// and waits until `pidfile` names the child and `ready(pid)` holds.

@@ -202,14 +202,11 @@ pub fn main(argv: &[String]) -> i32 {
             .pidfile
             .clone()
             .unwrap_or_else(|| paths.pidfile("ovsdb-server"));
-        let mut child: Vec<String> = argv.iter().filter(|a| *a != "--detach").cloned().collect();
-        if args.pidfile.is_none() {
-            // Readiness is seen through the pid file: always write one.
-            child.push(format!("--pidfile={}", pidfile.display()));
-        }
-        if args.log_file.is_none() {
-            child.push("--log-file".into());
-        }
+        let child = detach::child_args(
+            argv,
+            args.pidfile.is_none().then_some(pidfile.as_path()),
+            args.log_file.is_some(),
+        );
         let ctl = args.unixctl.clone();
         let rundir = paths.rundir.clone();
         return detach::spawn_and_wait("ovsdb-server", &child, &pidfile, move |pid| {

@@ -12,14 +12,10 @@ use std::collections::HashMap;
 use std::fs;
 use std::io;
 
-use netlink_packet_core::{
-    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_DUMP, NLM_F_REQUEST,
-};
 use netlink_packet_route::link::{
     InfoKind, LinkAttribute, LinkExtentMask, LinkFlags, LinkInfo, LinkMessage, State,
 };
 use netlink_packet_route::RouteNetlinkMessage;
-use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 
 /// What the kernel says about one device.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -132,9 +128,6 @@ pub fn get_link(name: &str) -> io::Result<Option<IfaceInfo>> {
 
 /// One `RTM_GETLINK` request: the device named `name`, or all of them.
 fn get_links(name: Option<&str>) -> io::Result<HashMap<String, IfaceInfo>> {
-    let mut socket = Socket::new(NETLINK_ROUTE)?;
-    socket.bind_auto()?;
-    socket.connect(&SocketAddr::new(0, 0))?;
     let mut link = LinkMessage::default();
     link.attributes
         .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
@@ -142,55 +135,14 @@ fn get_links(name: Option<&str>) -> io::Result<HashMap<String, IfaceInfo>> {
         link.attributes
             .push(LinkAttribute::IfName(name.to_string()));
     }
-    let mut req = NetlinkMessage::new(
-        NetlinkHeader::default(),
-        NetlinkPayload::from(RouteNetlinkMessage::GetLink(link)),
-    );
-    req.header.flags = if name.is_some() {
-        NLM_F_REQUEST
-    } else {
-        NLM_F_DUMP | NLM_F_REQUEST
-    };
-    req.header.sequence_number = 1;
-    req.finalize();
-    let mut buf = vec![0; req.buffer_len()];
-    req.serialize(&mut buf);
-    socket.send(&buf, 0)?;
-
-    let mut links = HashMap::new();
-    let mut rx = vec![0u8; 1 << 16];
-    loop {
-        let n = socket.recv(&mut &mut rx[..], 0)?;
-        let mut off = 0;
-        while off < n {
-            let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&rx[off..n])
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
-            let len = msg.header.length as usize;
-            match msg.payload {
-                NetlinkPayload::Done(_) => return Ok(links),
-                NetlinkPayload::Error(e) => {
-                    return Err(e
-                        .code
-                        .map(|c| io::Error::from_raw_os_error(-c.get()))
-                        .unwrap_or_else(|| io::Error::other("netlink error")))
-                }
-                NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(link)) => {
-                    if let Some((name, info)) = link_info(&link) {
-                        links.insert(name, info);
-                    }
-                    // A single device's answer is one message, no Done.
-                    if name.is_some() {
-                        return Ok(links);
-                    }
-                }
-                _ => {}
-            }
-            if len == 0 {
-                break;
-            }
-            off += len;
-        }
-    }
+    let replies = datapath::rtnl::query(RouteNetlinkMessage::GetLink(link), name.is_none())?;
+    Ok(replies
+        .iter()
+        .filter_map(|m| match m {
+            RouteNetlinkMessage::NewLink(link) => link_info(link),
+            _ => None,
+        })
+        .collect())
 }
 
 /// One RTM_NEWLINK message as (name, facts).
