@@ -511,6 +511,71 @@ fn uuid_set(us: impl IntoIterator<Item = Uuid>) -> Datum {
     Datum::set(us.into_iter().map(Atom::Uuid))
 }
 
+/// `emer-reset`, as ovs-vsctl 3.1's `cmd_emer_reset`: clears the manager
+/// and SSL settings; for each bridge its controllers, fail mode, mirrors,
+/// NetFlow, sFlow, IPFIX, flood VLANs and `other_config` except `hwaddr`;
+/// each port's `other_config`; each interface's ingress policing; and
+/// deletes every Mirror, Controller, Manager, NetFlow, SSL, sFlow, IPFIX and
+/// Flow_Sample_Collector_Set row.
+fn cmd_emer_reset(ctx: &mut Ctx) {
+    let ovs = ctx.ovs;
+    let t = &mut ctx.txn;
+    t.write("Open_vSwitch", &ovs, "manager_options", Datum::empty_set());
+    t.write("Open_vSwitch", &ovs, "ssl", Datum::empty_set());
+    for br in t.rows("Bridge") {
+        for col in [
+            "controller",
+            "fail_mode",
+            "mirrors",
+            "netflow",
+            "sflow",
+            "ipfix",
+            "flood_vlans",
+        ] {
+            t.write("Bridge", &br, col, Datum::empty_set());
+        }
+        let other = t.get("Bridge", &br, "other_config");
+        let kept = match other.map_get_str("hwaddr") {
+            Some(hw) => Datum::map([(Atom::String("hwaddr".into()), Atom::String(hw.into()))]),
+            None => Datum::empty_map(),
+        };
+        t.write("Bridge", &br, "other_config", kept);
+    }
+    for port in t.rows("Port") {
+        t.write("Port", &port, "other_config", Datum::empty_map());
+    }
+    for iface in t.rows("Interface") {
+        t.write(
+            "Interface",
+            &iface,
+            "ingress_policing_rate",
+            Datum::scalar(0i64),
+        );
+        t.write(
+            "Interface",
+            &iface,
+            "ingress_policing_burst",
+            Datum::scalar(0i64),
+        );
+    }
+    for table in [
+        "Mirror",
+        "Controller",
+        "Manager",
+        "NetFlow",
+        "SSL",
+        "sFlow",
+        "IPFIX",
+        "Flow_Sample_Collector_Set",
+    ] {
+        if ctx.txn.schema.tables.contains_key(table) {
+            for row in ctx.txn.rows(table) {
+                ctx.txn.delete(table, &row);
+            }
+        }
+    }
+}
+
 fn sorted_lines(mut names: Vec<String>) -> String {
     names.sort();
     names.iter().map(|n| format!("{n}\n")).collect()
@@ -526,7 +591,10 @@ pub(crate) fn run(ctx: &mut Ctx, c: &Command, style: &TableStyle) -> CmdResult<O
     let text = |s: String| Ok(Output::Text(s));
     match c.name.as_str() {
         "init" | "comment" => text(String::new()),
-        "emer-reset" => fatal("emer-reset is not supported by oxvs vsctl"),
+        "emer-reset" => {
+            cmd_emer_reset(ctx);
+            text(String::new())
+        }
         "show" => text(cmd_show(ctx)),
         "list-br" => {
             let cache = populate_cache(ctx);
