@@ -735,6 +735,44 @@ pub(crate) fn run(ctx: &mut Ctx, c: &Command, style: &TableStyle) -> CmdResult<O
             ctx.txn.write("Bridge", &br, "fail_mode", d);
             text(String::new())
         }
+        "get-ssl" => {
+            let ovs = ctx.ovs;
+            ctx.txn.verify("Open_vSwitch", &ovs, "ssl");
+            let Some(ssl) = ctx.txn.get_uuids("Open_vSwitch", &ovs, "ssl").pop() else {
+                return text(String::new());
+            };
+            let get = |col: &str| ctx.txn.get_str("SSL", &ssl, col);
+            let bootstrap = ctx.txn.get("SSL", &ssl, "bootstrap_ca_cert") == Datum::scalar(true);
+            text(format!(
+                "Private key: {}\nCertificate: {}\nCA Certificate: {}\nBootstrap: {bootstrap}\n",
+                get("private_key"),
+                get("certificate"),
+                get("ca_cert"),
+            ))
+        }
+        "del-ssl" | "set-ssl" => {
+            let ovs = ctx.ovs;
+            ctx.txn.verify("Open_vSwitch", &ovs, "ssl");
+            for ssl in ctx.txn.get_uuids("Open_vSwitch", &ovs, "ssl") {
+                ctx.txn.delete("SSL", &ssl);
+            }
+            let mut new = Vec::new();
+            if c.name == "set-ssl" {
+                let u = ctx.txn.insert("SSL", None);
+                for (col, v) in ["private_key", "certificate", "ca_cert"].iter().zip(a) {
+                    ctx.txn.write("SSL", &u, col, Datum::scalar(v.as_str()));
+                }
+                ctx.txn.write(
+                    "SSL",
+                    &u,
+                    "bootstrap_ca_cert",
+                    Datum::scalar(c.has("--bootstrap")),
+                );
+                new.push(u);
+            }
+            ctx.txn.write("Open_vSwitch", &ovs, "ssl", uuid_set(new));
+            text(String::new())
+        }
         "br-set-external-id" | "br-get-external-id" => {
             let cache = populate_cache(ctx);
             let br = find_bridge(&cache, &a[0], true)?.unwrap_or_default();

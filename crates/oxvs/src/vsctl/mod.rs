@@ -214,6 +214,24 @@ const SYNTAX: &[Syntax] = &[
         options: "",
     },
     Syntax {
+        name: "get-ssl",
+        min_args: 0,
+        max_args: 0,
+        options: "",
+    },
+    Syntax {
+        name: "del-ssl",
+        min_args: 0,
+        max_args: 0,
+        options: "",
+    },
+    Syntax {
+        name: "set-ssl",
+        min_args: 3,
+        max_args: 3,
+        options: "--bootstrap",
+    },
+    Syntax {
         name: "br-set-external-id",
         min_args: 2,
         max_args: 3,
