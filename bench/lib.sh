@@ -164,10 +164,15 @@ bh_cpu_s() {
     awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) / hz }' "/proc/$1/stat"
 }
 
-# Received bytes and packets of eth0 in namespace $1: "BYTES PACKETS".
-bh_rx() {
-    ip -n "$1" -s -j link show eth0 \
-        | python3 -c 'import json,sys; s=json.load(sys.stdin)[0]["stats64"]["rx"]; print(s["bytes"], s["packets"])'
+# Received (bh_rx) or sent (bh_tx) bytes and packets of eth0 in namespace
+# $1: "BYTES PACKETS".
+bh_rx() { bh_link_stats "$1" rx; }
+bh_tx() { bh_link_stats "$1" tx; }
+bh_link_stats() {
+    ip -n "$1" -s -j link show eth0 | python3 -c '
+import json, sys
+s = json.load(sys.stdin)[0]["stats64"][sys.argv[1]]
+print(s["bytes"], s["packets"])' "$2"
 }
 
 bh_cleanup() {

@@ -11,7 +11,11 @@
  * PACKET_QDISC_BYPASS) with the interface's own MAC as source, IPv4 header
  * checksum computed, UDP checksum 0 (none, allowed for IPv4).
  *
- * Usage: newflows IFACE DST_MAC SRC_IP DST_IP SECONDS
+ * With the mode `same`, every frame carries the same 5-tuple (source port
+ * 1024, destination port 1): a 64-byte flood of one flow, for the switch's
+ * forwarding rate when iperf3's sender cannot offer enough.
+ *
+ * Usage: newflows IFACE DST_MAC SRC_IP DST_IP SECONDS [new|same]
  * Prints the number of frames sent on stdout.  Root (CAP_NET_RAW).
  */
 #define _GNU_SOURCE
@@ -68,8 +72,13 @@ static int parse_mac(const char *s, uint8_t mac[6])
 
 int main(int argc, char **argv)
 {
-    if (argc != 6) {
-        fprintf(stderr, "usage: %s IFACE DST_MAC SRC_IP DST_IP SECONDS\n", argv[0]);
+    if (argc != 6 && argc != 7) {
+        fprintf(stderr, "usage: %s IFACE DST_MAC SRC_IP DST_IP SECONDS [new|same]\n", argv[0]);
+        return 2;
+    }
+    int same = argc == 7 && strcmp(argv[6], "same") == 0;
+    if (argc == 7 && !same && strcmp(argv[6], "new") != 0) {
+        fprintf(stderr, "%s: mode is new or same\n", argv[0]);
         return 2;
     }
     uint8_t dst_mac[6];
@@ -141,7 +150,7 @@ int main(int argc, char **argv)
     uint64_t seq = 0, sent = 0;
     double end = now() + secs;
     while (now() < end) {
-        for (int i = 0; i < BATCH; i++, seq++) {
+        for (int i = 0; i < BATCH; i++, seq += !same) {
             /* sport 1024..65535, dport 1..65535: distinct for 4.2e9 frames. */
             uint16_t sport = (uint16_t)(1024 + seq % 64512);
             uint16_t dport = (uint16_t)(1 + (seq / 64512) % 65535);

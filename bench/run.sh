@@ -10,8 +10,14 @@
 #            TSO/GSO offloads off and then at their defaults (on); the
 #            switch process's CPU seconds per GB received by b (1 stream)
 #   udp      iperf3 UDP, 18-byte payload (64-byte frames), unlimited rate:
-#            offered and delivered packets/s, loss; switch CPU seconds per
-#            million packets received by b
+#            offered and delivered packets/s, loss (as iperf3 counts them:
+#            includes what b's own UDP socket drops); what the switch
+#            forwarded (b's eth0 rx counter) and lost (against a's eth0 tx
+#            counter); switch CPU seconds per million packets received by b
+#   flood    bench/newflows.c in `same` mode: 64-byte UDP frames of one
+#            flow at full rate (AF_PACKET, ~3x what iperf3 offers here):
+#            offered, forwarded to b (b's eth0 rx counter), lost in the
+#            switch; switch CPU seconds per million packets forwarded
 #   ping     ping -i 0.002 (SECS x 500 echoes): RTT median and p99
 #   rr       sockperf ping-pong --tcp: request/response transactions/s
 #   newflow  bench/newflows.c sends 64-byte UDP frames, each of a 5-tuple
@@ -38,14 +44,14 @@
 #
 # Usage: bench/run.sh [ROUNDS]   (default 3). Root.
 # Environment: SECS (per measurement, default 5), CONTENDERS (default
-# "oxvs ovs ovs-tso bridge"), TESTS (default "tcp udp ping rr newflow"),
+# "oxvs ovs ovs-tso bridge"), TESTS (default "tcp udp flood ping rr newflow"),
 # FLOWS (1), NAME (run), BH_SKIP_SETUP=1 (no install/build).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 ROUNDS=${1:-3}
 SECS=${SECS:-5}
 CONTENDERS=${CONTENDERS:-oxvs ovs ovs-tso bridge}
-TESTS=${TESTS:-tcp udp ping rr newflow}
+TESTS=${TESTS:-tcp udp flood ping rr newflow}
 FLOWS=${FLOWS:-1}
 NAME=${NAME:-run}
 bh_init "$NAME"
@@ -88,11 +94,19 @@ tcp_test() {
 }
 
 udp_test() {
-    local c0 c1 rx0 rx1 out r
-    c0=$(bh_cpu_s "$SWITCH_PID"); rx0=$(bh_rx bh-b)
+    local c0 c1 rx0 rx1 tx0 tx1 out r
+    c0=$(bh_cpu_s "$SWITCH_PID"); rx0=$(bh_rx bh-b); tx0=$(bh_tx bh-a)
     out=$(ip netns exec bh-a timeout $((SECS + 20)) iperf3 -c 10.250.0.2 -u -b 0 -l 18 \
         -t "$SECS" -J --connect-timeout 3000 2>/dev/null || true)
-    c1=$(bh_cpu_s "$SWITCH_PID"); rx1=$(bh_rx bh-b)
+    c1=$(bh_cpu_s "$SWITCH_PID"); rx1=$(bh_rx bh-b); tx1=$(bh_tx bh-a)
+    # What the switch forwarded: frames that reached b's eth0 (before b's
+    # UDP socket, whose buffer overflows when iperf3 cannot keep up), of
+    # those a's eth0 sent.
+    local sent=$((${tx1#* } - ${tx0#* })) fwd=$((${rx1#* } - ${rx0#* }))
+    put udp64_fwd_kpps "$(awk -v n="$fwd" -v s="$SECS" 'BEGIN { print n / s / 1e3 }')"
+    # (b also gets a few frames a did not send, e.g. ARP: clamped at 0.)
+    put udp64_switch_loss_pct "$(awk -v n="$fwd" -v s="$sent" 'BEGIN {
+        l = s > 0 ? 100 * (1 - n / s) : 100; print (l < 0 ? 0 : l) }')"
     r=$(python3 -c 'import json,sys; s=json.load(sys.stdin)["end"]["sum"]
 print(s["packets"]/s["seconds"]/1e3, (s["packets"]-s["lost_packets"])/s["seconds"]/1e3, s["lost_percent"])' \
         <<<"$out" 2>/dev/null || echo "null 0 100")
@@ -101,6 +115,21 @@ print(s["packets"]/s["seconds"]/1e3, (s["packets"]-s["lost_packets"])/s["seconds
     put udp64_kpps "$(num "$delivered")"
     put udp64_loss_pct "$(num "$loss")"
     put cpu_s_per_mpkt "$(per 1e6 "$c0" "$c1" "${rx0#* }" "${rx1#* }")"
+}
+
+flood_test() {
+    local mac c0 c1 rx0 rx1 sent fwd
+    mac=$(ip -n bh-b -j link show eth0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])')
+    c0=$(bh_cpu_s "$SWITCH_PID"); rx0=$(bh_rx bh-b)
+    sent=$(ip netns exec bh-a "$BH_WORK/newflows" eth0 "$mac" 10.250.0.1 10.250.0.2 "$SECS" same)
+    sleep 0.5
+    c1=$(bh_cpu_s "$SWITCH_PID"); rx1=$(bh_rx bh-b)
+    fwd=$((${rx1#* } - ${rx0#* }))
+    put flood64_offered_kpps "$(awk -v n="$sent" -v s="$SECS" 'BEGIN { print n / s / 1e3 }')"
+    put flood64_fwd_kpps "$(awk -v n="$fwd" -v s="$SECS" 'BEGIN { print n / s / 1e3 }')"
+    put flood64_switch_loss_pct "$(awk -v n="$fwd" -v s="$sent" 'BEGIN {
+        l = s > 0 ? 100 * (1 - n / s) : 100; print (l < 0 ? 0 : l) }')"
+    put cpu_s_per_mpkt_flood "$(per 1e6 "$c0" "$c1" "${rx0#* }" "${rx1#* }")"
 }
 
 ping_test() {
@@ -184,6 +213,7 @@ measure() { # contender round
         tcp_test tcp4_off_gbps 4
     fi
     has_test udp && udp_test
+    has_test flood && flood_test
     has_test ping && ping_test
     has_test rr && rr_test
     if has_test tcp; then
@@ -214,9 +244,15 @@ has_test tcp && metrics+=(
     --metric "tcp1_off_gbps=TCP 1 stream, offloads off (Gbit/s)"
     --metric "tcp4_off_gbps=TCP 4 streams, offloads off (Gbit/s)")
 has_test udp && metrics+=(
-    --metric "udp64_kpps=UDP 64-byte delivered (kpps)"
+    --metric "udp64_kpps=UDP 64-byte delivered to iperf3 (kpps)"
     --metric "udp64_offered_kpps=UDP 64-byte offered (kpps)"
-    --metric "udp64_loss_pct=UDP 64-byte loss (%)")
+    --metric "udp64_loss_pct=UDP 64-byte loss, iperf3 (%)"
+    --metric "udp64_fwd_kpps=UDP 64-byte forwarded by the switch to b (kpps)"
+    --metric "udp64_switch_loss_pct=UDP 64-byte lost in the switch (%)")
+has_test flood && metrics+=(
+    --metric "flood64_fwd_kpps=64-byte flood of one flow, forwarded to b (kpps)"
+    --metric "flood64_offered_kpps=64-byte flood offered (kpps)"
+    --metric "flood64_switch_loss_pct=64-byte flood lost in the switch (%)")
 has_test ping && metrics+=(
     --metric "ping_median_us=ping RTT median (us)"
     --metric "ping_p99_us=ping RTT p99 (us)")
@@ -229,15 +265,16 @@ has_test newflow && metrics+=(
 has_test tcp && metrics+=(
     --metric "cpu_s_per_gb=switch CPU per GB, TCP default offloads (s)"
     --metric "cpu_s_per_gb_off=switch CPU per GB, TCP offloads off (s)")
-has_test udp && metrics+=(--metric "cpu_s_per_mpkt=switch CPU per million 64-byte packets (s)")
+has_test udp && metrics+=(--metric "cpu_s_per_mpkt=switch CPU per million 64-byte packets, iperf3 UDP (s)")
+has_test flood && metrics+=(--metric "cpu_s_per_mpkt_flood=switch CPU per million 64-byte packets, flood (s)")
 echo
 echo "### Forwarding: medians (min-max) of $ROUNDS rounds, ${SECS} s per measurement"
 echo
 bh_summary "$RAW" "$JSON" forwarding --title "Forwarding (two namespaces through the switch)" \
     --meta "rounds=$ROUNDS" --meta "secs=$SECS" --meta "contenders=$CONTENDERS" --meta "tests=$TESTS" \
     --meta "loadavg_at_start=$LOAD_AT_START" \
-    --info "udp64_offered_kpps,newflow_offered_kfps,newflow_upcalls" \
-    --lower "udp64_loss_pct,ping_median_us,ping_p99_us,newflow_loss_pct,cpu_s_per_gb,cpu_s_per_gb_off,cpu_s_per_mpkt" \
+    --info "udp64_offered_kpps,flood64_offered_kpps,newflow_offered_kfps,newflow_upcalls" \
+    --lower "udp64_loss_pct,udp64_switch_loss_pct,flood64_switch_loss_pct,cpu_s_per_mpkt_flood,ping_median_us,ping_p99_us,newflow_loss_pct,cpu_s_per_gb,cpu_s_per_gb_off,cpu_s_per_mpkt" \
     "${whos[@]}" "${metrics[@]}"
 
 if [ "$FLOWS" = 1 ]; then
